@@ -1,0 +1,1 @@
+"""The blinded 2AFC study site: Django project settings and the study app in one package."""

@@ -1,0 +1,64 @@
+"""The tidy vote table: one row per vote, the format `evaluation` reads."""
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import TextIO
+
+from .models import Study, Vote
+
+COLUMNS = [
+    "participant",
+    "external_id",
+    "position",
+    "image",
+    "left_system",
+    "right_system",
+    "chosen_system",
+    "is_catch",
+    "response_ms",
+    "time",
+]
+
+
+def participant_label(slot: int) -> str:
+    """The participant's name in exports: never the token, which is a credential."""
+    return f"P{slot + 1:04d}"
+
+
+def vote_rows(study: Study) -> Iterator[tuple]:
+    query = (
+        Vote.objects.filter(trial__participant__study=study)
+        .order_by("trial__participant__slot", "trial__position")
+        .values_list(
+            "trial__participant__slot",
+            "trial__participant__external_id",
+            "trial__position",
+            "trial__image__name",
+            "trial__left__system__name",
+            "trial__right__system__name",
+            "chosen_system__name",
+            "trial__is_catch",
+            "response_ms",
+            "created_at",
+        )
+    )
+    for slot, ext, pos, image, left, right, chosen, catch, ms, created in query.iterator(chunk_size=10_000):
+        yield (participant_label(slot), ext, pos, image, left, right, chosen, catch, ms, created.isoformat())
+
+
+def write_csv(study: Study, out: TextIO) -> int:
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    n = 0
+    for row in vote_rows(study):
+        writer.writerow(row)
+        n += 1
+    return n
+
+
+def votes_frame(study: Study):
+    """The vote table as a pandas DataFrame, ready for ``evaluation``."""
+    import pandas as pd
+
+    return pd.DataFrame.from_records(list(vote_rows(study)), columns=COLUMNS)

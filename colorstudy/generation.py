@@ -1,0 +1,279 @@
+"""Building a study from folders of colorizations: stimuli, participants and their trials.
+
+``generate_study`` is what ``manage.py generate_pairs`` (and the demo) call; it writes through
+the ORM in one transaction, so a failure leaves the database as it was.
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from . import design, stimuli
+from .models import Participant, SourceImage, Stimulus, Study, System, Trial, Vote
+
+logger = logging.getLogger(__name__)
+
+
+class GenerationError(Exception):
+    """An expected failure, with a message meant for the researcher."""
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    name: str
+    location: str  # a folder of images, or "model:SPEC" colorized from --images
+
+    @classmethod
+    def parse(cls, text: str) -> SystemSpec:
+        name, sep, location = text.partition("=")
+        name, location = name.strip(), location.strip()
+        if not sep or not name or not location:
+            raise GenerationError(f"--system must look like NAME=DIR or NAME=model:CHECKPOINT, got {text!r}")
+        if name in (design.GROUND_TRUTH, design.FOIL):
+            raise GenerationError(f"system name {name!r} is reserved for catch trials")
+        return cls(name, location)
+
+    @property
+    def model(self) -> str | None:
+        return self.location[len("model:") :] if self.location.startswith("model:") else None
+
+
+@dataclass
+class StudyOptions:
+    slug: str
+    systems: list[SystemSpec]
+    participants: int
+    trials: int
+    seed: int = 0
+    catch_rate: float = 0.0
+    catch_max_fail_rate: float = 0.5
+    ground_truth: Path | None = None
+    images: Path | None = None  # source photos for systems given as models
+    title: str = ""
+    question: str = "Which of these two images looks more realistic?"
+    instructions: str = ""
+    completion_url: str = ""
+    size: int = 256
+    draft: bool = False
+    strict: bool = False  # stop at the first bad image instead of skipping it
+    add_participants: bool = False
+    replace: bool = False
+    config: dict = field(default_factory=dict)
+
+
+@dataclass
+class GenerationResult:
+    study: Study
+    created_participants: list[Participant]
+    images_used: int
+    skipped: list[str]  # one message per skipped image
+
+
+def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.info) -> GenerationResult:
+    existing = Study.objects.filter(slug=opts.slug).first()
+    if existing is not None:
+        if opts.add_participants:
+            return _add_participants(existing, opts)
+        has_votes = Vote.objects.filter(trial__participant__study=existing).exists()
+        if not opts.replace:
+            raise GenerationError(
+                f"study {opts.slug!r} already exists; use --add-participants to add trial lists"
+                + ("" if has_votes else " or --replace to rebuild it")
+            )
+        if has_votes:
+            raise GenerationError(f"study {opts.slug!r} has votes; it is never rebuilt (use --add-participants)")
+    if opts.add_participants and existing is None:
+        raise GenerationError(f"--add-participants: there is no study {opts.slug!r}")
+    if opts.participants < 1 or opts.trials < 1:
+        raise GenerationError("--participants and --trials must be at least 1")
+    names = [s.name for s in opts.systems]
+    if len(set(names)) != len(names) or len(names) < 2:
+        raise GenerationError(f"give at least two systems with distinct names, got {names}")
+
+    with tempfile.TemporaryDirectory(prefix="colorstudy-") as scratch:
+        folders = {s.name: _system_folder(s, opts, Path(scratch), progress) for s in opts.systems}
+        listing = {name: stimuli.list_images(folder) for name, folder in folders.items()}
+        common = sorted(set.intersection(*(set(v) for v in listing.values())))
+        for name, files in listing.items():
+            if not files:
+                raise GenerationError(f"system {name!r}: no images in {folders[name]}")
+        if not common:
+            raise GenerationError("no image name is common to every system's folder")
+        truth = stimuli.list_images(opts.ground_truth) if opts.ground_truth else {}
+        n_catch = design.catch_trials_per_participant(opts.trials, opts.catch_rate) if opts.catch_rate else 0
+        if n_catch and not truth:
+            raise GenerationError("catch trials need --ground-truth DIR with the real photos")
+        progress(f"{len(common)} images common to {len(names)} systems; encoding stimuli")
+        with transaction.atomic():
+            if existing is not None:
+                existing.delete()
+            study = Study.objects.create(
+                slug=opts.slug,
+                title=opts.title or opts.slug,
+                instructions=opts.instructions,
+                question=opts.question,
+                status=Study.Status.DRAFT if opts.draft else Study.Status.OPEN,
+                trials_per_participant=opts.trials,
+                seed=opts.seed,
+                catch_rate=opts.catch_rate,
+                catch_max_fail_rate=opts.catch_max_fail_rate,
+                completion_url=opts.completion_url,
+                config={**opts.config, "size": opts.size, "catch_trials": n_catch},
+            )
+            systems = {
+                s.name: System.objects.create(study=study, name=s.name, source=s.location) for s in opts.systems
+            }
+            used, catch_pool, skipped = _store_stimuli(study, systems, listing, common, truth, n_catch, opts)
+            if opts.trials > len(used):
+                raise GenerationError(
+                    f"{opts.trials} trials per participant need {opts.trials} distinct images; "
+                    f"only {len(used)} usable images are common to every system"
+                )
+            created = _create_participants(study, used, names, catch_pool, n_catch, first_slot=0, count=opts.participants)
+    return GenerationResult(study, created, len(used), skipped)
+
+
+def _system_folder(spec: SystemSpec, opts: StudyOptions, scratch: Path, progress: Callable[[str], None]) -> Path:
+    if spec.model is None:
+        folder = Path(spec.location)
+        if not folder.is_dir():
+            raise GenerationError(f"system {spec.name!r}: {folder} is not a folder")
+        return folder
+    if opts.images is None:
+        raise GenerationError(f"system {spec.name!r} is a model: give the photos to colorize with --images DIR")
+    from colorcore.infer import ColorcoreError, colorize_path
+
+    out = scratch / spec.name
+    progress(f"colorizing {opts.images} with {spec.model} for system {spec.name!r}")
+    try:
+        colorize_path(spec.model, opts.images, out)
+    except ColorcoreError as exc:
+        raise GenerationError(f"system {spec.name!r}: {exc}") from None
+    return out
+
+
+def _store_stimuli(study, systems, listing, common, truth, n_catch, opts):
+    """Encode every system's image of every common name; an image bad in any system is skipped whole."""
+    media = Path(settings.MEDIA_ROOT) / "stimuli"
+    media.mkdir(parents=True, exist_ok=True)
+    used: list[SourceImage] = []
+    catch_pool: list[str] = []
+    skipped: list[str] = []
+    pending: list[Stimulus] = []
+    for name in common:
+        try:
+            decoded = {sys_name: stimuli.load_rgb(listing[sys_name][name]) for sys_name in systems}
+            real = stimuli.load_rgb(truth[name]) if n_catch and name in truth else None
+        except stimuli.BadImage as exc:
+            if opts.strict:
+                raise GenerationError(f"{exc} (stopping because of --strict)") from None
+            logger.warning("skipping image %s: %s", name, exc)
+            skipped.append(str(exc))
+            continue
+        first = next(iter(decoded.values()))
+        size = stimuli.target_size(first.width, first.height, opts.size)
+        image = SourceImage.objects.create(study=study, name=name)
+        renderings = {systems[n]: im for n, im in decoded.items()}
+        if real is not None:
+            gt, foil = _catch_systems(study, systems)
+            renderings[gt] = real
+            renderings[foil] = stimuli.wrong_recoloring(real)
+            catch_pool.append(name)
+        for system, im in renderings.items():
+            pending.append(_write_stimulus(media, system, image, stimuli.encode(im, size)))
+        used.append(image)
+    Stimulus.objects.bulk_create(pending, batch_size=500)
+    return used, catch_pool, skipped
+
+
+def _catch_systems(study: Study, systems: dict[str, System]) -> tuple[System, System]:
+    if design.GROUND_TRUTH not in systems:
+        systems[design.GROUND_TRUTH] = System.objects.create(
+            study=study, name=design.GROUND_TRUTH, role=System.Role.GROUND_TRUTH
+        )
+        systems[design.FOIL] = System.objects.create(study=study, name=design.FOIL, role=System.Role.FOIL)
+    return systems[design.GROUND_TRUTH], systems[design.FOIL]
+
+
+def _write_stimulus(media: Path, system: System, image: SourceImage, encoded: stimuli.Encoded) -> Stimulus:
+    stim = Stimulus(system=system, image=image, content_type=stimuli.CONTENT_TYPE, width=encoded.width, height=encoded.height)
+    stim.path = f"stimuli/{stim.token}{stimuli.SUFFIX}"
+    (media.parent / stim.path).write_bytes(encoded.data)
+    return stim
+
+
+def _create_participants(
+    study: Study,
+    images: list[SourceImage],
+    system_names: list[str],
+    catch_pool: list[str],
+    n_catch: int,
+    first_slot: int,
+    count: int,
+) -> list[Participant]:
+    lists = design.build_design(
+        [im.name for im in images],
+        system_names,
+        participants=count,
+        trials=study.trials_per_participant,
+        seed=study.seed,
+        catch_images=catch_pool,
+        n_catch=n_catch,
+        first_slot=first_slot,
+    )
+    stimulus_ids = {
+        (system_name, image_name): (pk, image_id)
+        for pk, system_name, image_name, image_id in Stimulus.objects.filter(system__study=study).values_list(
+            "pk", "system__name", "image__name", "image_id"
+        )
+    }
+    participants = Participant.objects.bulk_create(
+        [Participant(study=study, slot=first_slot + i) for i in range(count)], batch_size=2000
+    )
+    if any(p.pk is None for p in participants):  # backends without RETURNING
+        participants = list(study.participants.filter(slot__gte=first_slot).order_by("slot"))
+    trials = []
+    for participant, specs in zip(participants, lists, strict=True):
+        for position, spec in enumerate(specs, start=1):
+            left_id, image_id = stimulus_ids[(spec.left, spec.image)]
+            right_id, _ = stimulus_ids[(spec.right, spec.image)]
+            trials.append(
+                Trial(
+                    participant_id=participant.pk,
+                    position=position,
+                    image_id=image_id,
+                    left_id=left_id,
+                    right_id=right_id,
+                    is_catch=spec.is_catch,
+                )
+            )
+    Trial.objects.bulk_create(trials, batch_size=5000)
+    return participants
+
+
+def _add_participants(study: Study, opts: StudyOptions) -> GenerationResult:
+    if opts.trials != study.trials_per_participant or opts.seed != study.seed:
+        raise GenerationError(
+            f"--add-participants must keep the study's design: trials {study.trials_per_participant}, "
+            f"seed {study.seed} (got trials {opts.trials}, seed {opts.seed})"
+        )
+    compared = list(study.systems.filter(role=System.Role.COMPARED).order_by("pk").values_list("name", flat=True))
+    given = [s.name for s in opts.systems]
+    if given and sorted(given) != sorted(compared):
+        raise GenerationError(f"--add-participants must name the study's systems {compared}, got {given}")
+    images = list(study.images.filter(stimuli__system__name=compared[0]).order_by("pk"))
+    catch_pool = list(
+        study.images.filter(stimuli__system__role=System.Role.GROUND_TRUTH).order_by("pk").values_list("name", flat=True)
+    )
+    n_catch = int(study.config.get("catch_trials", 0))
+    with transaction.atomic():
+        last = study.participants.order_by("-slot").values_list("slot", flat=True).first()
+        first_slot = 0 if last is None else last + 1
+        created = _create_participants(study, images, compared, catch_pool, n_catch, first_slot, opts.participants)
+    return GenerationResult(study, created, len(images), [])

@@ -1,0 +1,164 @@
+"""The study's data. Constraints make the wrong states impossible, not merely unlikely."""
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.db.models import Q
+
+
+def new_token() -> str:
+    """An opaque URL-safe token with 128 random bits (22 characters)."""
+    return secrets.token_urlsafe(16)
+
+
+def new_completion_code() -> str:
+    return secrets.token_hex(5).upper()
+
+
+class Study(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    slug = models.SlugField(unique=True)
+    title = models.CharField(max_length=200)
+    instructions = models.TextField(blank=True)
+    question = models.CharField(max_length=300, default="Which of these two images looks more realistic?")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    trials_per_participant = models.PositiveIntegerField()
+    seed = models.BigIntegerField(default=0)
+    catch_rate = models.FloatField(default=0.0)
+    # A participant who fails more than this share of catch trials is excluded from the report.
+    catch_max_fail_rate = models.FloatField(default=0.5)
+    completion_url = models.URLField(blank=True, help_text="Where a finished participant is sent, e.g. Prolific's.")
+    config = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "studies"
+        constraints = [
+            models.CheckConstraint(condition=Q(catch_rate__gte=0) & Q(catch_rate__lt=1), name="study_catch_rate_range"),
+            models.CheckConstraint(condition=Q(trials_per_participant__gte=1), name="study_trials_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class System(models.Model):
+    """A colorization method compared in a study. Its name never reaches a participant."""
+
+    class Role(models.TextChoices):
+        COMPARED = "compared", "Compared"
+        GROUND_TRUTH = "ground_truth", "Ground truth (catch trials)"
+        FOIL = "foil", "Wrong recoloring (catch trials)"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="systems")
+    name = models.CharField(max_length=100)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.COMPARED)
+    source = models.CharField(max_length=500, blank=True, help_text="Folder or model the stimuli came from.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "name"], name="system_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}:{self.name}"
+
+
+class SourceImage(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="images")
+    name = models.CharField(max_length=500, help_text="Relative path shared by every system's folder.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "name"], name="image_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stimulus(models.Model):
+    """One system's rendering of one source image, stored normalized under an opaque token."""
+
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="stimuli")
+    image = models.ForeignKey(SourceImage, on_delete=models.CASCADE, related_name="stimuli")
+    token = models.CharField(max_length=32, unique=True, default=new_token)
+    path = models.CharField(max_length=300, help_text="File under MEDIA_ROOT, named by the token.")
+    content_type = models.CharField(max_length=40)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name_plural = "stimuli"
+        constraints = [models.UniqueConstraint(fields=["system", "image"], name="stimulus_unique_system_image")]
+
+    def __str__(self) -> str:
+        return f"{self.system.name}/{self.image.name}"
+
+
+class Participant(models.Model):
+    """One pre-generated list of trials; an open link hands it to the next newcomer."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="participants")
+    slot = models.PositiveIntegerField(help_text="Index of the trial list within the study.")
+    token = models.CharField(max_length=32, unique=True, default=new_token)
+    external_id = models.CharField(max_length=100, blank=True, help_text="PROLIFIC_PID or another panel's id.")
+    external_study_id = models.CharField(max_length=100, blank=True)
+    external_session_id = models.CharField(max_length=100, blank=True)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    consented_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    completion_code = models.CharField(max_length=20, default=new_completion_code)
+
+    class Meta:
+        ordering = ["study", "slot"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "slot"], name="participant_unique_slot"),
+            models.UniqueConstraint(
+                fields=["study", "external_id"], condition=~Q(external_id=""), name="participant_unique_external_id"
+            ),
+        ]
+        indexes = [models.Index(fields=["study", "assigned_at", "slot"], name="participant_free_slots")]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}#{self.slot}"
+
+
+class Trial(models.Model):
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="trials")
+    position = models.PositiveIntegerField(help_text="1-based order in the participant's list.")
+    image = models.ForeignKey(SourceImage, on_delete=models.RESTRICT, related_name="+")
+    left = models.ForeignKey(Stimulus, on_delete=models.RESTRICT, related_name="+")
+    right = models.ForeignKey(Stimulus, on_delete=models.RESTRICT, related_name="+")
+    is_catch = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["participant", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "position"], name="trial_unique_position"),
+            models.CheckConstraint(condition=~Q(left=models.F("right")), name="trial_two_different_stimuli"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant} trial {self.position}"
+
+
+class Vote(models.Model):
+    class Side(models.TextChoices):
+        LEFT = "left", "Left"
+        RIGHT = "right", "Right"
+
+    # OneToOne: the database itself refuses a second vote on a trial.
+    trial = models.OneToOneField(Trial, on_delete=models.PROTECT, related_name="vote")
+    side = models.CharField(max_length=5, choices=Side.choices)
+    chosen_system = models.ForeignKey(System, on_delete=models.RESTRICT, related_name="+")
+    response_ms = models.PositiveIntegerField(null=True, blank=True, help_text="Measured in the browser.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(side__in=["left", "right"]), name="vote_side_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.trial}: {self.side}"

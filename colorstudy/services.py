@@ -1,0 +1,204 @@
+"""Domain rules of a running study: assigning participants, recording votes, completion.
+
+Views call these functions and only translate their outcomes into HTTP.
+"""
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from .models import Participant, Study, System, Trial, Vote
+
+logger = logging.getLogger(__name__)
+
+
+class VoteRefused(Exception):
+    """A vote that must not be stored; ``status`` is the HTTP status that says why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class VoteOutcome(enum.Enum):
+    STORED = "stored"
+    REPEATED = "repeated"  # the same choice again (double click, retry): success, nothing new stored
+
+
+@dataclass(frozen=True)
+class ExternalIds:
+    participant: str = ""
+    study: str = ""
+    session: str = ""
+
+    @classmethod
+    def from_query(cls, query) -> ExternalIds:
+        """Prolific's URL parameters (PROLIFIC_PID, STUDY_ID, SESSION_ID), trimmed to the field sizes."""
+
+        def get(name: str) -> str:
+            return str(query.get(name, "")).strip()[:100]
+
+        return cls(get("PROLIFIC_PID"), get("STUDY_ID"), get("SESSION_ID"))
+
+
+def find_participant(study: Study, external: ExternalIds) -> Participant | None:
+    """The participant who already came with this external id, if any."""
+    if not external.participant:
+        return None
+    return study.participants.filter(external_id=external.participant).first()
+
+
+def assign_participant(study: Study, external: ExternalIds, user_agent: str = "") -> Participant | None:
+    """Hand the next unused trial list to a newcomer who consented; None when the study is full.
+
+    The same external id (PROLIFIC_PID) always gets the same participant, also when two
+    requests race: the database's unique constraint decides, and the loser reads the winner.
+    """
+    existing = find_participant(study, external)
+    if existing is not None:
+        return existing
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            # skip_locked: concurrent newcomers on PostgreSQL take different rows instead of
+            # queueing on one. SQLite serializes writers (IMMEDIATE transactions) instead.
+            free = (
+                study.participants.select_for_update(skip_locked=True)
+                .filter(assigned_at__isnull=True)
+                .order_by("slot")
+                .first()
+            )
+            if free is None:
+                return None
+            free.assigned_at = now
+            free.consented_at = now
+            free.external_id = external.participant
+            free.external_study_id = external.study
+            free.external_session_id = external.session
+            free.user_agent = user_agent[:500]
+            free.save(
+                update_fields=[
+                    "assigned_at",
+                    "consented_at",
+                    "external_id",
+                    "external_study_id",
+                    "external_session_id",
+                    "user_agent",
+                ]
+            )
+            return free
+    except IntegrityError:
+        again = find_participant(study, external)
+        if again is None:
+            raise
+        return again
+
+
+def give_consent(participant: Participant, user_agent: str = "") -> None:
+    """Record consent for a participant who came through a personal link."""
+    if participant.consented_at is not None:
+        return
+    now = timezone.now()
+    Participant.objects.filter(pk=participant.pk, consented_at__isnull=True).update(
+        consented_at=now, assigned_at=participant.assigned_at or now, user_agent=user_agent[:500]
+    )
+    participant.refresh_from_db(fields=["consented_at", "assigned_at", "user_agent"])
+
+
+def current_trial(participant: Participant) -> Trial | None:
+    """The first trial without a vote: where a participant resumes after a reload or a break."""
+    return (
+        participant.trials.filter(vote__isnull=True)
+        .select_related("left", "right")
+        .order_by("position")
+        .first()
+    )
+
+
+def progress(participant: Participant) -> tuple[int, int]:
+    """(trials answered, trials in total)."""
+    counts = participant.trials.aggregate(total=Count("id"), done=Count("id", filter=Q(vote__isnull=False)))
+    return counts["done"], counts["total"]
+
+
+def record_vote(participant: Participant, position: int, side: str, response_ms: int | None) -> VoteOutcome:
+    """Store one vote, exactly once.
+
+    The same choice sent again is a success that stores nothing; a different choice for an
+    answered trial, a trial out of order, or a trial that is not this participant's is refused.
+    """
+    if side not in Vote.Side.values:
+        raise VoteRefused(400, f"side must be one of {Vote.Side.values}, got {side!r}")
+    if participant.consented_at is None:
+        raise VoteRefused(403, "consent has not been given")
+    trial = participant.trials.select_related("left", "right").filter(position=position).first()
+    if trial is None:
+        raise VoteRefused(404, f"this participant has no trial {position}")
+    existing = Vote.objects.filter(trial=trial).first()
+    if existing is not None:
+        return _same_or_conflict(existing, side)
+    nxt = current_trial(participant)
+    if nxt is None or nxt.position != position:
+        raise VoteRefused(409, f"trial {position} is not the current trial")
+    chosen = trial.left if side == Vote.Side.LEFT else trial.right
+    try:
+        with transaction.atomic():
+            Vote.objects.create(trial=trial, side=side, chosen_system_id=chosen.system_id, response_ms=response_ms)
+            if not participant.trials.filter(vote__isnull=True).exists():
+                Participant.objects.filter(pk=participant.pk, finished_at__isnull=True).update(
+                    finished_at=timezone.now()
+                )
+    except IntegrityError:
+        # A concurrent request stored a vote for this trial first: its choice stands.
+        return _same_or_conflict(Vote.objects.get(trial=trial), side)
+    return VoteOutcome.STORED
+
+
+def _same_or_conflict(existing: Vote, side: str) -> VoteOutcome:
+    if existing.side == side:
+        return VoteOutcome.REPEATED
+    raise VoteRefused(409, "this trial is already answered; the first answer is kept")
+
+
+def finish(participant: Participant) -> None:
+    """Mark a participant who answered everything as finished (idempotent)."""
+    if participant.finished_at is None and not participant.trials.filter(vote__isnull=True).exists():
+        Participant.objects.filter(pk=participant.pk, finished_at__isnull=True).update(finished_at=timezone.now())
+        participant.refresh_from_db(fields=["finished_at"])
+
+
+@dataclass(frozen=True)
+class StudyStatus:
+    participants: int
+    started: int
+    finished: int
+    votes: int
+    tallies: list[tuple[str, int]]  # (system name, votes won) over regular trials
+
+
+def study_status(study: Study) -> StudyStatus:
+    parts = study.participants.aggregate(
+        total=Count("id"),
+        started=Count("id", filter=Q(consented_at__isnull=False)),
+        finished=Count("id", filter=Q(finished_at__isnull=False)),
+    )
+    votes = Vote.objects.filter(trial__participant__study=study)
+    won = dict(
+        votes.filter(trial__is_catch=False).values_list("chosen_system").annotate(n=Count("id")).values_list(
+            "chosen_system", "n"
+        )
+    )
+    compared = study.systems.filter(role=System.Role.COMPARED).order_by("name")
+    return StudyStatus(
+        participants=parts["total"],
+        started=parts["started"],
+        finished=parts["finished"],
+        votes=votes.count(),
+        tallies=[(s.name, won.get(s.pk, 0)) for s in compared],
+    )

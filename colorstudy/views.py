@@ -1,0 +1,188 @@
+"""Thin views: parse the request, call a service, answer with a page or a redirect."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import services
+from .forms import ConsentForm, VoteForm
+from .models import Participant, Stimulus, Study
+from .ratelimit import rate_limited
+
+logger = logging.getLogger(__name__)
+
+
+def _session_key(study: Study) -> str:
+    return f"participant:{study.slug}"
+
+
+def _message(request: HttpRequest, status: int, title: str, text: str, study: Study | None = None) -> HttpResponse:
+    return render(request, "colorstudy/message.html", {"title": title, "text": text, "study": study}, status=status)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "colorstudy/home.html")
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def open_link(request: HttpRequest, slug: str) -> HttpResponse:
+    """The study's public link: information and consent, then the next free trial list."""
+    study = get_object_or_404(Study, slug=slug)
+    if study.status != Study.Status.OPEN:
+        return _message(request, 403, "This study is not open", "Please check the link you were given.", study)
+    # Prolific's parameters stay in the query string, which the consent form posts back to.
+    external = services.ExternalIds.from_query(request.GET)
+    known = services.find_participant(study, external)
+    if known is None and (token := request.session.get(_session_key(study))):
+        known = Participant.objects.filter(study=study, token=token).first()
+    if known is not None:
+        return redirect("participant", token=known.token)
+    form = ConsentForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if limited := rate_limited(request, "start", settings.RATE_LIMIT_START):
+            return limited
+        if form.is_valid():
+            participant = services.assign_participant(study, external, request.headers.get("User-Agent", ""))
+            if participant is None:
+                return _message(
+                    request, 200, "This study is full", "Thank you for your interest: every place is taken.", study
+                )
+            request.session[_session_key(study)] = participant.token
+            return redirect("participant", token=participant.token)
+    return render(
+        request,
+        "colorstudy/consent.html",
+        {"study": study, "form": form, "action": request.get_full_path()},
+        status=400 if form.errors else 200,
+    )
+
+
+def _participant(token: str) -> Participant:
+    participant = Participant.objects.select_related("study").filter(token=token).first()
+    if participant is None or participant.study.status == Study.Status.DRAFT:
+        raise Http404("no such participant")
+    return participant
+
+
+@never_cache
+@require_GET
+def participant_page(request: HttpRequest, token: str) -> HttpResponse:
+    """Wherever the participant is: consent, the current trial, or the completion page."""
+    participant = _participant(token)
+    study = participant.study
+    if participant.consented_at is None:
+        if study.status != Study.Status.OPEN:
+            return _message(request, 403, "This study is not open", "Please check the link you were given.", study)
+        return render(
+            request,
+            "colorstudy/consent.html",
+            {"study": study, "form": ConsentForm(), "action": f"/p/{participant.token}/consent/"},
+        )
+    trial = services.current_trial(participant)
+    if trial is None:
+        services.finish(participant)
+        return render(request, "colorstudy/complete.html", {"study": study, "participant": participant})
+    done, total = services.progress(participant)
+    upcoming = participant.trials.filter(position=trial.position + 1).select_related("left", "right").first()
+    return render(
+        request,
+        "colorstudy/trial.html",
+        {
+            "study": study,
+            "participant": participant,
+            "trial": trial,
+            "number": done + 1,
+            "total": total,
+            "percent": round(100 * done / total) if total else 0,
+            "upcoming": upcoming,
+        },
+    )
+
+
+@require_POST
+def consent(request: HttpRequest, token: str) -> HttpResponse:
+    participant = _participant(token)
+    if participant.study.status != Study.Status.OPEN:
+        return _message(request, 403, "This study is not open", "Please check the link you were given.")
+    form = ConsentForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "colorstudy/consent.html",
+            {"study": participant.study, "form": form, "action": request.path},
+            status=400,
+        )
+    services.give_consent(participant, request.headers.get("User-Agent", ""))
+    request.session[_session_key(participant.study)] = participant.token
+    return redirect("participant", token=participant.token)
+
+
+@require_POST
+def vote(request: HttpRequest, token: str) -> HttpResponse:
+    participant = _participant(token)
+    if limited := rate_limited(request, "vote", settings.RATE_LIMIT_VOTE):
+        return limited
+    form = VoteForm(request.POST)
+    if not form.is_valid():
+        fields = ", ".join(f"{name}: {' '.join(errs)}" for name, errs in form.errors.items())
+        return _message(request, 400, "Your answer could not be read", fields, participant.study)
+    if participant.study.status != Study.Status.OPEN:
+        return _message(request, 403, "This study is closed", "Votes are no longer accepted.", participant.study)
+    try:
+        services.record_vote(
+            participant, form.cleaned_data["position"], form.cleaned_data["side"], form.cleaned_data["response_ms"]
+        )
+    except services.VoteRefused as refused:
+        return _message(request, refused.status, "This answer was not accepted", refused.message, participant.study)
+    return redirect("participant", token=participant.token)
+
+
+@require_GET
+def stimulus_image(request: HttpRequest, token: str) -> HttpResponse:
+    """A stimulus by its opaque token: no name, date or validator that could tell systems apart."""
+    stim = get_object_or_404(Stimulus.objects.only("path", "content_type"), token=token)
+    try:
+        data = (Path(settings.MEDIA_ROOT) / stim.path).read_bytes()
+    except OSError:
+        logger.error("stimulus file missing: %s", stim.path)
+        raise Http404("image missing") from None
+    response = HttpResponse(data, content_type=stim.content_type)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@staff_member_required
+def status_page(request: HttpRequest, slug: str) -> HttpResponse:
+    study = get_object_or_404(Study, slug=slug)
+    status = services.study_status(study)
+    total = sum(n for _, n in status.tallies)
+    bars = [(name, n, round(100 * n / total, 1) if total else 0.0) for name, n in status.tallies]
+    open_url = request.build_absolute_uri(f"/study/{study.slug}/")
+    return render(
+        request, "colorstudy/status.html", {"study": study, "status": status, "bars": bars, "open_url": open_url}
+    )
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _message(request, 400, "Bad request", "The request could not be understood.")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _message(request, 404, "Not found", "Please check the link you were given.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return render(request, "colorstudy/message.html", {"title": "Something went wrong", "text": "Please try again."}, status=500)

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageEnhance
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+TEST_PHOTOS = FIXTURES / "lfw-test-sample"
+TRAIN_PHOTOS = FIXTURES / "lfw-train-sample"
+LFW = ROOT.parent / "shared" / "data" / "lfw-deepfunneled"
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path_factory):
+    """Stimuli written by a test go to a temporary folder, never into the developer's var/."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+def make_system_folders(root: Path, n_images: int | None = None) -> dict[str, Path]:
+    """Two real 'systems' from real photos: one muted, one oversaturated, same relative names."""
+    photos = sorted(TEST_PHOTOS.rglob("*.jpg"))[:n_images]
+    folders = {"muted": root / "muted", "vivid": root / "vivid", "truth": root / "truth"}
+    for photo in photos:
+        rel = photo.relative_to(TEST_PHOTOS).with_suffix(".png")
+        im = Image.open(photo).convert("RGB")
+        for name, factor in (("muted", 0.4), ("vivid", 1.8)):
+            out = folders[name] / rel
+            out.parent.mkdir(parents=True, exist_ok=True)
+            ImageEnhance.Color(im).enhance(factor).save(out)
+        out = folders["truth"] / rel.with_suffix(".jpg")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(photo, out)
+    return folders
+
+
+@pytest.fixture
+def system_folders(tmp_path) -> dict[str, Path]:
+    return make_system_folders(tmp_path / "systems")
