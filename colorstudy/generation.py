@@ -129,7 +129,15 @@ def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.
             systems = {
                 s.name: System.objects.create(study=study, name=s.name, source=s.location) for s in opts.systems
             }
-            used, catch_pool, skipped = _store_stimuli(study, systems, listing, common, truth, n_catch, opts)
+            catch = (
+                (
+                    System.objects.create(study=study, name=design.GROUND_TRUTH, role=System.Role.GROUND_TRUTH),
+                    System.objects.create(study=study, name=design.FOIL, role=System.Role.FOIL),
+                )
+                if n_catch
+                else None
+            )
+            used, catch_pool, skipped = _store_stimuli(study, systems, listing, common, truth, catch, opts)
             if opts.trials > len(used):
                 raise GenerationError(
                     f"{opts.trials} trials per participant need {opts.trials} distinct images; "
@@ -158,7 +166,15 @@ def _system_folder(spec: SystemSpec, opts: StudyOptions, scratch: Path, progress
     return out
 
 
-def _store_stimuli(study, systems, listing, common, truth, n_catch, opts):
+def _store_stimuli(
+    study: Study,
+    systems: dict[str, System],
+    listing: dict[str, dict[str, Path]],
+    common: list[str],
+    truth: dict[str, Path],
+    catch: tuple[System, System] | None,
+    opts: StudyOptions,
+) -> tuple[list[SourceImage], list[str], list[str]]:
     """Encode every system's image of every common name; an image bad in any system is skipped whole."""
     media = Path(settings.MEDIA_ROOT) / "stimuli"
     media.mkdir(parents=True, exist_ok=True)
@@ -169,7 +185,7 @@ def _store_stimuli(study, systems, listing, common, truth, n_catch, opts):
     for name in common:
         try:
             decoded = {sys_name: stimuli.load_rgb(listing[sys_name][name]) for sys_name in systems}
-            real = stimuli.load_rgb(truth[name]) if n_catch and name in truth else None
+            real = stimuli.load_rgb(truth[name]) if catch and name in truth else None
         except stimuli.BadImage as exc:
             if opts.strict:
                 raise GenerationError(f"{exc} (stopping because of --strict)") from None
@@ -181,7 +197,7 @@ def _store_stimuli(study, systems, listing, common, truth, n_catch, opts):
         image = SourceImage.objects.create(study=study, name=name)
         renderings = {systems[n]: im for n, im in decoded.items()}
         if real is not None:
-            gt, foil = _catch_systems(study, systems)
+            gt, foil = catch
             renderings[gt] = real
             renderings[foil] = stimuli.wrong_recoloring(real)
             catch_pool.append(name)
@@ -190,15 +206,6 @@ def _store_stimuli(study, systems, listing, common, truth, n_catch, opts):
         used.append(image)
     Stimulus.objects.bulk_create(pending, batch_size=500)
     return used, catch_pool, skipped
-
-
-def _catch_systems(study: Study, systems: dict[str, System]) -> tuple[System, System]:
-    if design.GROUND_TRUTH not in systems:
-        systems[design.GROUND_TRUTH] = System.objects.create(
-            study=study, name=design.GROUND_TRUTH, role=System.Role.GROUND_TRUTH
-        )
-        systems[design.FOIL] = System.objects.create(study=study, name=design.FOIL, role=System.Role.FOIL)
-    return systems[design.GROUND_TRUTH], systems[design.FOIL]
 
 
 def _write_stimulus(media: Path, system: System, image: SourceImage, encoded: stimuli.Encoded) -> Stimulus:

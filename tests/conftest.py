@@ -38,4 +38,4 @@ def make_system_folders(root: Path, n_images: int | None = None) -> dict[str, Pa
 
 @pytest.fixture
 def system_folders(tmp_path) -> dict[str, Path]:
-    return make_system_folders(tmp_path / "systems")
+    return make_system_folders(tmp_path / "systems", n_images=12)

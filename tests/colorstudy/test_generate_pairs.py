@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import io
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from PIL import Image
+
+from colorstudy.models import Participant, Stimulus, Study, Trial, Vote
+from colorstudy.services import ExternalIds, assign_participant, record_vote
+
+from .helpers import make_study
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_builds_participants_with_balanced_blinded_trials(system_folders):
+    study = make_study(system_folders, participants=5, trials=8)
+    assert study.status == Study.Status.OPEN
+    assert study.participants.count() == 5
+    for participant in study.participants.all():
+        trials = list(participant.trials.select_related("left__system", "right__system"))
+        assert [t.position for t in trials] == list(range(1, 9))
+        assert len({t.image_id for t in trials}) == 8
+        lefts = Counter(t.left.system.name for t in trials)
+        assert abs(lefts["muted"] - lefts["vivid"]) <= 1
+        assert all(t.left.image_id == t.right.image_id == t.image_id for t in trials)
+
+
+def test_every_stimulus_is_a_metadata_free_png_of_the_same_size_for_both_systems(system_folders, tmp_path):
+    # One system writes a bigger JPEG with EXIF: the pipeline must still make both identical in form.
+    src = next(system_folders["vivid"].rglob("*.png"))
+    big = Image.open(src).resize((500, 500))
+    exif = Image.Exif()
+    exif[0x0131] = "vivid-colorizer v1"  # Software tag
+    big.save(src.with_suffix(".jpg"), exif=exif)
+    src.unlink()
+    study = make_study(system_folders)
+    sizes = set()
+    for stim in Stimulus.objects.filter(system__study=study):
+        path = Path(settings.MEDIA_ROOT) / stim.path
+        assert path.name == f"{stim.token}.png"
+        with Image.open(path) as im:
+            assert im.format == "PNG" and im.mode == "RGB"
+            assert not im.info.get("exif") and not im.getexif() and "icc_profile" not in im.info
+            sizes.add(im.size)
+        assert b"vivid" not in path.read_bytes()
+    assert sizes == {(256, 256)}
+
+
+def test_the_same_arguments_give_the_same_assignment(system_folders):
+    def layout(slug):
+        study = make_study(system_folders, slug=slug)
+        return [
+            (t.participant.slot, t.position, t.image.name, t.left.system.name, t.right.system.name)
+            for t in Trial.objects.filter(participant__study=study).select_related(
+                "participant", "image", "left__system", "right__system"
+            )
+        ]
+
+    assert layout("first") == layout("second")
+
+
+def test_running_it_again_refuses_and_keeps_the_votes(system_folders):
+    study = make_study(system_folders, participants=2, trials=4)
+    participant = assign_participant(study, ExternalIds())
+    record_vote(participant, 1, "left", 500)
+    for extra in ({}, {"replace": True}):
+        with pytest.raises(CommandError, match="already exists|has votes"):
+            make_study(system_folders, participants=2, trials=4, **extra)
+    assert Vote.objects.filter(trial__participant__study=study).count() == 1
+
+
+def test_add_participants_keeps_votes_and_continues_the_design(system_folders):
+    study = make_study(system_folders, participants=2, trials=4)
+    participant = assign_participant(study, ExternalIds())
+    record_vote(participant, 1, "right", 300)
+    make_study(system_folders, participants=3, trials=4, add_participants=True)
+    assert sorted(study.participants.values_list("slot", flat=True)) == [0, 1, 2, 3, 4]
+    assert Vote.objects.get(trial__participant=participant).side == "right"
+    whole = make_study(system_folders, slug="whole", participants=5, trials=4)
+    def names(s):
+        return [
+            (t.participant.slot, t.image.name, t.left.system.name)
+            for t in Trial.objects.filter(participant__study=s).select_related("participant", "image", "left__system")
+        ]
+    assert names(study) == names(whole)
+
+
+def test_replace_rebuilds_a_study_without_votes(system_folders):
+    make_study(system_folders, participants=2, trials=4)
+    study = make_study(system_folders, participants=3, trials=5, replace=True)
+    assert study.participants.count() == 3 and study.trials_per_participant == 5
+
+
+def test_catch_trials_use_the_real_photo_and_a_wrong_recoloring(system_folders):
+    study = make_study(system_folders, participants=3, trials=9, catch_rate=0.25, ground_truth=system_folders["truth"])
+    assert study.config["catch_trials"] == 3
+    for participant in study.participants.all():
+        catches = participant.trials.filter(is_catch=True).select_related("left__system", "right__system")
+        assert catches.count() == 3
+        for t in catches:
+            assert {t.left.system.role, t.right.system.role} == {"ground_truth", "foil"}
+
+
+def test_a_corrupt_image_is_skipped_with_its_name_and_the_rest_goes_on(system_folders):
+    bad = sorted(system_folders["muted"].rglob("*.png"))[0]
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a png")
+    err = io.StringIO()
+    call_command(
+        "generate_pairs", "--study", "s", "--system", f"muted={system_folders['muted']}",
+        "--system", f"vivid={system_folders['vivid']}", "--participants", "2", "--trials", "5",
+        stdout=io.StringIO(), stderr=err,
+    )
+    assert bad.name in err.getvalue()
+    study = Study.objects.get(slug="s")
+    assert study.images.count() == len(list(system_folders["vivid"].rglob("*.png"))) - 1
+
+
+def test_strict_stops_at_a_corrupt_image_and_stores_nothing(system_folders):
+    bad = sorted(system_folders["muted"].rglob("*.png"))[0]
+    bad.write_bytes(b"garbage")
+    with pytest.raises(CommandError, match=bad.name):
+        make_study(system_folders, strict=True)
+    assert not Study.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--system", "onlyone=/nonexistent"], "two systems|not a folder"),
+        (["--system", "a=/nonexistent", "--system", "b=/nonexistent"], "/nonexistent is not a folder"),
+        (["--system", "broken"], "NAME=DIR"),
+    ],
+)
+def test_bad_arguments_get_a_one_line_error(args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("generate_pairs", "--study", "x", "--participants", "1", "--trials", "1", *args)
+
+
+def test_too_many_trials_for_the_common_images_is_refused(system_folders):
+    with pytest.raises(CommandError, match="only 12 usable images"):
+        make_study(system_folders, trials=20)
+    assert not Participant.objects.exists()
+
+
+def test_export_votes_writes_one_tidy_row_per_vote(system_folders, tmp_path):
+    study = make_study(system_folders, participants=2, trials=3)
+    p = assign_participant(study, ExternalIds(participant="PID1"))
+    for pos in (1, 2):
+        record_vote(p, pos, "left", 400 + pos)
+    out = tmp_path / "votes.csv"
+    call_command("export_votes", "--study", study.slug, "--output", str(out), stderr=io.StringIO())
+    import pandas as pd
+
+    frame = pd.read_csv(out)
+    assert len(frame) == 2
+    assert list(frame.columns)[:3] == ["participant", "external_id", "position"]
+    assert set(frame.external_id) == {"PID1"}
+    assert (frame.chosen_system == frame.left_system).all()
+    assert p.token not in out.read_text()

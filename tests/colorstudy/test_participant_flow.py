@@ -1,0 +1,171 @@
+"""Bots walking whole sessions through Django's test client, as oTree's bots do."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from colorstudy.models import Participant, Study, Vote
+
+from .helpers import make_study
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def study(system_folders) -> Study:
+    return make_study(system_folders, participants=3, trials=5)
+
+
+def start(client: Client, study: Study, query: str = "") -> Participant:
+    page = client.get(f"/study/{study.slug}/{query}")
+    assert page.status_code == 200 and b"agree" in page.content
+    response = client.post(f"/study/{study.slug}/{query}", {"consent": "on"})
+    assert response.status_code == 302
+    token = response["Location"].strip("/").split("/")[-1]
+    return Participant.objects.get(token=token)
+
+
+def current_position(client: Client, participant: Participant) -> int:
+    page = client.get(f"/p/{participant.token}/")
+    match = re.search(rb'name="position" value="(\d+)"', page.content)
+    return int(match.group(1)) if match else 0
+
+
+def vote(client: Client, participant: Participant, position: int, side: str, **extra):
+    data = {"position": position, "side": side, "response_ms": 700, **extra}
+    return client.post(f"/p/{participant.token}/vote/", data)
+
+
+def test_a_participant_walks_through_consent_trials_and_completion(study):
+    client = Client()
+    participant = start(client, study)
+    for position in range(1, 6):
+        page = client.get(f"/p/{participant.token}/")
+        assert f"{position} of 5".encode() in page.content
+        assert page.content.count(b'data-side="left"') == 1 and page.content.count(b'data-side="right"') == 1
+        assert vote(client, participant, position, "left" if position % 2 else "right").status_code == 302
+    done = client.get(f"/p/{participant.token}/")
+    participant.refresh_from_db()
+    assert participant.completion_code.encode() in done.content
+    assert participant.finished_at is not None
+    assert Vote.objects.filter(trial__participant=participant).count() == 5
+
+
+def test_reloading_and_coming_back_later_resumes_at_the_first_unanswered_trial(study):
+    client = Client()
+    participant = start(client, study)
+    vote(client, participant, 1, "left")
+    vote(client, participant, 2, "right")
+    assert current_position(client, participant) == 3
+    # Later, from the open link in the same browser: the same participant, not a new one.
+    again = client.get(f"/study/{study.slug}/")
+    assert again.status_code == 302 and participant.token in again["Location"]
+    # From another browser with the personal link.
+    assert current_position(Client(), participant) == 3
+
+
+def test_the_same_prolific_id_resumes_and_never_creates_a_second_participant(study):
+    query = "?PROLIFIC_PID=abc123&STUDY_ID=s1&SESSION_ID=x9"
+    first = start(Client(), study, query)
+    assert (first.external_id, first.external_study_id, first.external_session_id) == ("abc123", "s1", "x9")
+    response = Client().get(f"/study/{study.slug}/{query}")
+    assert response.status_code == 302 and first.token in response["Location"]
+    assert Participant.objects.filter(external_id="abc123").count() == 1
+    assert Participant.objects.filter(assigned_at__isnull=False).count() == 1
+
+
+def test_a_repeated_identical_post_is_a_success_and_stores_one_vote(study):
+    client = Client()
+    participant = start(client, study)
+    assert vote(client, participant, 1, "left").status_code == 302
+    assert vote(client, participant, 1, "left").status_code == 302
+    assert Vote.objects.filter(trial__participant=participant).count() == 1
+
+
+def test_a_different_second_choice_is_refused_with_409_and_the_first_kept(study):
+    client = Client()
+    participant = start(client, study)
+    vote(client, participant, 1, "left")
+    assert vote(client, participant, 1, "right").status_code == 409
+    assert Vote.objects.get(trial__participant=participant, trial__position=1).side == "left"
+
+
+def test_it_refuses_a_vote_on_another_participants_trial(study):
+    client = Client()
+    mine = start(client, study)
+    other = start(Client(), study)
+    for position in range(1, 6):
+        vote(Client(), other, position, "left")
+    # A position this participant does not have, and a token that does not exist.
+    assert vote(client, mine, 99, "left").status_code == 404
+    assert client.post("/p/not-a-real-token/vote/", {"position": 1, "side": "left"}).status_code == 404
+    assert not Vote.objects.filter(trial__participant=mine).exists()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{}, {"position": "1"}, {"position": "x", "side": "left"}, {"position": "1", "side": "up"},
+     {"position": "1", "side": "left", "response_ms": "-5"}, {"position": "-1", "side": "left"}],
+)
+def test_a_malformed_post_gets_400_and_stores_nothing(study, data):
+    client = Client()
+    participant = start(client, study)
+    assert client.post(f"/p/{participant.token}/vote/", data).status_code == 400
+    assert not Vote.objects.exists()
+
+
+def test_a_vote_out_of_order_is_refused(study):
+    client = Client()
+    participant = start(client, study)
+    assert vote(client, participant, 3, "left").status_code == 409
+    assert not Vote.objects.exists()
+
+
+def test_the_open_link_says_the_study_is_full_when_every_list_is_taken(study):
+    for _ in range(3):
+        start(Client(), study)
+    client = Client()
+    response = client.post(f"/study/{study.slug}/", {"consent": "on"})
+    assert response.status_code == 200 and b"full" in response.content
+    assert Participant.objects.filter(assigned_at__isnull=False).count() == 3
+
+
+def test_a_personal_link_asks_for_consent_first(study):
+    participant = study.participants.first()
+    client = Client()
+    page = client.get(f"/p/{participant.token}/")
+    assert b'name="consent"' in page.content
+    assert vote(client, participant, 1, "left").status_code == 403
+    assert client.post(f"/p/{participant.token}/consent/", {}).status_code == 400
+    assert client.post(f"/p/{participant.token}/consent/", {"consent": "on"}).status_code == 302
+    assert vote(client, participant, 1, "left").status_code == 302
+
+
+def test_a_draft_study_is_not_reachable_by_participants(system_folders):
+    study = make_study(system_folders, slug="draft", draft=True)
+    assert Client().get("/study/draft/").status_code == 403
+    assert Client().get(f"/p/{study.participants.first().token}/").status_code == 404
+
+
+def test_stimulus_images_are_served_with_no_store_and_no_validators(study):
+    client = Client()
+    participant = start(client, study)
+    page = client.get(f"/p/{participant.token}/").content.decode()
+    urls = re.findall(r'<img src="([^"]+)"', page)
+    assert len(urls) == 2
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200 and response["Content-Type"] == "image/png"
+        assert response["Cache-Control"] == "no-store"
+        assert "ETag" not in response and "Last-Modified" not in response
+
+
+def test_the_status_page_is_for_staff_only(study, django_user_model):
+    assert Client().get(f"/staff/study/{study.slug}/").status_code == 302
+    staff = django_user_model.objects.create_user("r", password="pw-123456", is_staff=True)
+    client = Client()
+    client.force_login(staff)
+    page = client.get(f"/staff/study/{study.slug}/")
+    assert page.status_code == 200 and b"muted" in page.content and b"Votes" in page.content
