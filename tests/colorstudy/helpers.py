@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from django.core.management import call_command
@@ -21,5 +22,5 @@ def make_study(
     for key, value in extra.items():
         flag = "--" + key.replace("_", "-")
         args += [flag] if value is True else [flag, str(value)]
-    call_command("generate_pairs", *args, stdout=open("/dev/null", "w"))
+    call_command("generate_pairs", *args, stdout=io.StringIO())
     return Study.objects.get(slug=slug)

@@ -1,0 +1,80 @@
+"""``python -m evaluation report VOTES.csv`` and ``python -m evaluation plan --effect 0.58``."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .power import plan_study
+from .report import FORMATS, build_report, render
+from .votes import VoteTableError
+
+
+def add_report_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared with ``manage.py report``."""
+    parser.add_argument("--format", choices=FORMATS, default="text")
+    parser.add_argument("--output", help="file to write (default: standard output)")
+    parser.add_argument("--alpha", type=float, default=0.05)
+    parser.add_argument("--alternative", choices=("two-sided", "greater", "less"), default="two-sided")
+    parser.add_argument("--include-excluded", action="store_true", help="keep participants who failed catch trials")
+    parser.add_argument(
+        "--max-fail-rate", type=float, default=None, help="catch-trial exclusion threshold (default: the study's, or 0.5)"
+    )
+    parser.add_argument("--no-mixed", action="store_true", help="skip the mixed-effects model (fast)")
+    parser.add_argument("--systems", nargs="*", default=None, help="order of systems: the first is system_a")
+
+
+def write_output(content: str, output: str | None) -> None:
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(content)
+    else:
+        sys.stdout.write(content)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evaluation", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser("report", help="analyze a vote table (the CSV of export_votes)")
+    rep.add_argument("votes", help="CSV file, one row per vote")
+    add_report_options(rep)
+    plan = sub.add_parser("plan", help="votes and participants needed to detect a preference")
+    plan.add_argument("--effect", type=float, required=True, help="true share preferring one system, e.g. 0.58")
+    plan.add_argument("--alpha", type=float, default=0.05)
+    plan.add_argument("--power", type=float, default=0.8)
+    plan.add_argument("--alternative", choices=("two-sided", "greater", "less"), default="two-sided")
+    plan.add_argument("--votes-per-participant", type=int)
+    plan.add_argument("--icc", type=float, default=0.0, help="intra-participant correlation of choices")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "plan":
+            p = plan_study(args.effect, args.alpha, args.power, args.alternative, args.votes_per_participant, args.icc)
+            lines = [
+                f"To detect a share of {p.effect:.0%} against 50% (exact binomial, {args.alternative}, alpha {p.alpha}, "
+                f"power {p.power}): {p.votes_independent} independent votes (achieved power {p.achieved_power:.3f}).",
+            ]
+            if p.votes_per_participant:
+                lines.append(
+                    f"With {p.votes_per_participant} votes per participant and ICC {args.icc}: design effect "
+                    f"{p.design_effect:.2f}, {p.votes} votes, {p.participants} participants."
+                )
+            sys.stdout.write("\n".join(lines) + "\n")
+            return 0
+        report = build_report(
+            args.votes,
+            study=args.votes,
+            alpha=args.alpha,
+            alternative=args.alternative,
+            include_excluded=args.include_excluded,
+            max_fail_rate=0.5 if args.max_fail_rate is None else args.max_fail_rate,
+            order=args.systems,
+            mixed=not args.no_mixed,
+        )
+        write_output(render(report, args.format), args.output)
+    except (VoteTableError, ValueError, OSError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

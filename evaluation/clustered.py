@@ -1,0 +1,124 @@
+"""Analyses that respect the clustering of votes within participants and images.
+
+Fifty votes from one person are not fifty independent observations: a participant with a
+taste for saturated colors votes the same way again and again. The pooled binomial test treats
+every vote as independent and so overstates the evidence; these tests do not.
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ParticipantLevelResult:
+    """Tests with the participant as the unit of analysis.
+
+    Attributes
+    ----------
+    statistic : float
+        Mean over participants of their share of votes for ``a``.
+    t_pvalue : float
+        One-sample t-test of the per-participant shares against 0.5.
+    sign_pvalue : float
+        Exact sign test: participants preferring ``a`` against those preferring ``b`` (ties dropped).
+    """
+
+    statistic: float
+    t_statistic: float
+    t_pvalue: float
+    favour_a: int
+    favour_b: int
+    sign_pvalue: float
+    n_participants: int
+
+
+def participant_level_test(table: pd.DataFrame, alternative: str = "two-sided") -> ParticipantLevelResult:
+    """Participant-level tests on a table with ``votes_a`` and ``votes_b`` per participant.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> seed = pd.DataFrame({"votes_a": [27, 23, 29, 31, 33, 31], "votes_b": [23, 27, 21, 19, 17, 19]})
+    >>> res = participant_level_test(seed)
+    >>> round(res.statistic, 2), res.favour_a, res.favour_b, round(res.sign_pvalue, 4)
+    (0.58, 5, 1, 0.2188)
+    """
+    n = table["votes_a"] + table["votes_b"]
+    shares = (table["votes_a"] / n)[n > 0].to_numpy(dtype=float)
+    favour_a, favour_b = int((shares > 0.5).sum()), int((shares < 0.5).sum())
+    if len(shares) >= 2 and np.ptp(shares) > 0:
+        t = stats.ttest_1samp(shares, 0.5, alternative=alternative)
+        t_stat, t_p = float(t.statistic), float(t.pvalue)
+    else:  # one participant, or all identical shares: no variance to test with
+        t_stat, t_p = float("nan"), float("nan")
+    sign_p = stats.binomtest(favour_a, favour_a + favour_b, 0.5, alternative=alternative).pvalue if favour_a + favour_b else 1.0
+    return ParticipantLevelResult(float(shares.mean()) if len(shares) else float("nan"), t_stat, t_p, favour_a, favour_b, float(sign_p), len(shares))
+
+
+@dataclass(frozen=True)
+class MixedModelResult:
+    """Mixed-effects logistic regression of choosing ``a``.
+
+    Attributes
+    ----------
+    estimate : float
+        Posterior mean of the intercept: the log-odds of choosing ``a`` for a typical
+        participant and image, with the side of ``a`` centred out.
+    pvalue : float
+        Two-sided, from the posterior mode over its Laplace posterior standard deviation (a
+        Wald-type z). The Laplace fit (``fit_map``) is used on purpose: the variational fit's
+        mean-field standard deviations ignore the random effects' uncertainty and gave 12 false
+        positives in 20 null simulations in this project's tests, against 3 for ``fit_map``.
+    """
+
+    estimate: float
+    std_error: float
+    pvalue: float
+    proportion: float
+    sd_participant: float
+    sd_image: float | None
+    random_effects: tuple[str, ...]
+
+
+def mixed_model(pair: pd.DataFrame) -> MixedModelResult | None:
+    """Fit crossed random intercepts for participant and image (statsmodels ``BinomialBayesMixedGLM``).
+
+    ``pair`` comes from :func:`evaluation.votes.pair_votes`. The side on which ``a`` was shown
+    is a centred fixed effect, so a left-bias does not leak into the preference. Images are
+    left out of the random effects when the table has none.
+    Returns None when there are too few votes or participants to fit, or the votes are unanimous.
+    """
+    from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
+
+    if len(pair) < 10 or pair["participant"].nunique() < 2 or pair["chose_a"].nunique() < 2:
+        return None  # too little data, or unanimous votes: no finite log-odds to estimate
+    data = pair[["chose_a", "participant", "image", "a_left"]].copy()
+    data["a_left_c"] = data["a_left"] - data["a_left"].mean()
+    formula = "chose_a ~ 1 + a_left_c" if data["a_left"].nunique() > 1 else "chose_a ~ 1"
+    vc = {"participant": "0 + C(participant)"}
+    if data["image"].nunique() > 1:
+        vc["image"] = "0 + C(image)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = BinomialBayesMixedGLM.from_formula(formula, vc, data)
+        fit = model.fit_map()
+    estimate, se = float(fit.fe_mean[0]), float(fit.fe_sd[0])
+    pvalue = float(2 * stats.norm.sf(abs(estimate / se)))
+    sds = dict(zip(model.vcp_names, np.exp(fit.vcp_mean), strict=True))
+    return MixedModelResult(
+        estimate=estimate,
+        std_error=se,
+        pvalue=pvalue,
+        proportion=float(1 / (1 + np.exp(-estimate))),
+        sd_participant=float(sds["participant"]),
+        sd_image=float(sds["image"]) if "image" in sds else None,
+        random_effects=tuple(vc),
+    )

@@ -1,0 +1,138 @@
+"""Pooled preference: the exact binomial test, its intervals, and the descriptive tables."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .votes import pair_votes
+
+ALTERNATIVES = ("two-sided", "greater", "less")
+CI_METHODS = ("wilson", "exact", "wilsoncc")
+
+
+@dataclass(frozen=True)
+class PreferenceResult:
+    """The pooled preference for system ``a`` over ``b``, in the style of scipy.stats results.
+
+    Attributes
+    ----------
+    statistic : float
+        Share of votes for ``a``.
+    pvalue : float
+        Exact binomial test against 0.5 (``scipy.stats.binomtest``).
+    """
+
+    system_a: str
+    system_b: str
+    votes_a: int
+    votes_b: int
+    statistic: float
+    pvalue: float
+    alternative: str
+    _test: object  # scipy's BinomTestResult, for the intervals
+
+    @property
+    def n(self) -> int:
+        return self.votes_a + self.votes_b
+
+    def confidence_interval(self, confidence_level: float = 0.95, method: str = "wilson"):
+        """Interval for the share of votes for ``a``: method 'wilson', 'exact' (Clopper-Pearson) or 'wilsoncc'."""
+        if method not in CI_METHODS:
+            raise ValueError(f"method must be one of {CI_METHODS}, got {method!r}")
+        return self._test.proportion_ci(confidence_level=confidence_level, method=method)
+
+
+def preference_test(votes_a: int, votes_b: int, system_a: str = "A", system_b: str = "B",
+                    alternative: str = "two-sided") -> PreferenceResult:
+    """Exact binomial test of the preference for ``a`` against no preference (0.5).
+
+    Examples
+    --------
+    >>> res = preference_test(174, 126)
+    >>> round(res.statistic, 2), round(res.pvalue, 7)
+    (0.58, 0.0065602)
+    >>> ci = res.confidence_interval(method="wilson")
+    >>> round(ci.low, 4), round(ci.high, 4)
+    (0.5235, 0.6345)
+    """
+    if alternative not in ALTERNATIVES:
+        raise ValueError(f"alternative must be one of {ALTERNATIVES}, got {alternative!r}")
+    n = votes_a + votes_b
+    if n == 0:
+        raise ValueError(f"no votes between {system_a!r} and {system_b!r}")
+    test = stats.binomtest(votes_a, n, p=0.5, alternative=alternative)
+    return PreferenceResult(system_a, system_b, votes_a, votes_b, test.statistic, test.pvalue, alternative, test)
+
+
+def participant_table(df: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    """The seed's Figure 7: votes for ``a`` and ``b`` per participant, in order of appearance."""
+    sub = pair_votes(df, a, b)
+    order = pd.unique(sub["participant"])
+    grouped = sub.groupby("participant", sort=False)["chose_a"].agg(["sum", "count"]).reindex(order)
+    table = pd.DataFrame(
+        {"participant": order, "votes_a": grouped["sum"].to_numpy(), "votes_b": (grouped["count"] - grouped["sum"]).to_numpy()}
+    )
+    table["n"] = table["votes_a"] + table["votes_b"]
+    table["proportion_a"] = table["votes_a"] / table["n"]
+    return table
+
+
+def image_table(df: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    """Votes per source image, with the share for ``a``; sorted from most to least preferred."""
+    sub = pair_votes(df, a, b)
+    grouped = sub.groupby("image")["chose_a"].agg(["sum", "count"])
+    table = pd.DataFrame({"image": grouped.index, "votes_a": grouped["sum"].to_numpy(), "n": grouped["count"].to_numpy()})
+    table["votes_b"] = table["n"] - table["votes_a"]
+    table["proportion_a"] = table["votes_a"] / table["n"]
+    return table.sort_values(["proportion_a", "image"], ascending=[False, True]).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class SideBias:
+    left: int
+    n: int
+    statistic: float
+    pvalue: float
+
+
+def side_bias(df: pd.DataFrame) -> SideBias | None:
+    """Share of left choices among regular votes, with its exact binomial test; None if sides are unknown."""
+    if not df.attrs.get("sides_known", True):
+        return None
+    reg = df[~df["is_catch"]]
+    if reg.empty:
+        return None
+    left = int((reg["chosen_system"] == reg["left_system"]).sum())
+    test = stats.binomtest(left, len(reg), 0.5)
+    return SideBias(left, len(reg), test.statistic, test.pvalue)
+
+
+def response_times(df: pd.DataFrame) -> dict[str, float] | None:
+    """Median and quartiles of the response time (ms) of regular votes, None when none were measured."""
+    times = df.loc[~df["is_catch"], "response_ms"].dropna()
+    if times.empty:
+        return None
+    q1, median, q3 = np.percentile(times, [25, 50, 75])
+    return {"n": int(len(times)), "median": float(median), "q1": float(q1), "q3": float(q3),
+            "under_300ms": int((times < 300).sum())}
+
+
+def catch_table(df: pd.DataFrame, max_fail_rate: float) -> pd.DataFrame:
+    """Catch-trial accuracy per participant and whether the exclusion rule removes them.
+
+    A participant is excluded when the share of failed catch trials (preferring the wrong
+    recoloring to the real photo) is above ``max_fail_rate``.
+    """
+    catch = df[df["is_catch"]]
+    if catch.empty:
+        return pd.DataFrame(columns=["participant", "catch_trials", "catch_correct", "accuracy", "excluded"])
+    correct = (catch["chosen_system"] == "ground_truth").groupby(catch["participant"]).agg(["sum", "count"])
+    table = pd.DataFrame(
+        {"participant": correct.index, "catch_trials": correct["count"].to_numpy(), "catch_correct": correct["sum"].to_numpy()}
+    )
+    table["accuracy"] = table["catch_correct"] / table["catch_trials"]
+    table["excluded"] = (1 - table["accuracy"]) > max_fail_rate
+    return table.reset_index(drop=True)

@@ -1,0 +1,122 @@
+"""Loading and validating the tidy vote table: one row per vote.
+
+Columns (the format of ``manage.py export_votes``):
+
+- ``participant``, ``left_system``, ``right_system``, ``chosen_system``: required;
+- ``image``, ``is_catch``, ``response_ms``, ``position``, ``external_id``: optional.
+
+A study run elsewhere whose left/right placement was not recorded (like the seed's) may give
+``system_a`` and ``system_b`` instead of ``left_system`` and ``right_system``; side bias is then
+not computed.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REQUIRED = ("participant", "left_system", "right_system", "chosen_system")
+CATCH_SYSTEMS = ("ground_truth", "foil")
+_TRUE = {"true", "1", "yes", "t", "y"}
+_FALSE = {"false", "0", "no", "f", "n", ""}
+
+
+class VoteTableError(ValueError):
+    """The vote table is unusable; the message names the column, row or value."""
+
+
+def load_votes(source: str | Path | pd.DataFrame) -> pd.DataFrame:
+    """Read and validate a vote table from a CSV path or a DataFrame.
+
+    Returns a new DataFrame with ``is_catch`` as bool, ``response_ms`` as float (NaN when
+    absent), ``image`` filled with "" when absent, and ``attrs["sides_known"]``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"participant": ["p1", "p1"], "left_system": ["a", "b"],
+    ...                    "right_system": ["b", "a"], "chosen_system": ["a", "a"]})
+    >>> load_votes(df)["is_catch"].tolist()
+    [False, False]
+    """
+    if isinstance(source, pd.DataFrame):
+        df = source.copy()
+        origin = "vote table"
+    else:
+        origin = str(source)
+        try:
+            df = pd.read_csv(source, dtype={"participant": str, "image": str, "external_id": str})
+        except FileNotFoundError:
+            raise VoteTableError(f"{origin}: no such file") from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise VoteTableError(f"{origin}: not a readable CSV ({exc})") from None
+    sides_known = True
+    if "left_system" not in df and {"system_a", "system_b"} <= set(df.columns):
+        df = df.rename(columns={"system_a": "left_system", "system_b": "right_system"})
+        sides_known = False
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise VoteTableError(f"{origin}: missing column(s) {missing}; found {list(df.columns)}")
+    for column in REQUIRED:
+        blank = df[column].isna() | (df[column].astype(str).str.strip() == "")
+        if blank.any():
+            raise VoteTableError(f"{origin}: column {column!r} is empty in row(s) {_rows(blank)}")
+        df[column] = df[column].astype(str).str.strip()
+    same = df["left_system"] == df["right_system"]
+    if same.any():
+        raise VoteTableError(f"{origin}: left_system equals right_system in row(s) {_rows(same)}")
+    stray = (df["chosen_system"] != df["left_system"]) & (df["chosen_system"] != df["right_system"])
+    if stray.any():
+        first = df.index[stray][0]
+        raise VoteTableError(
+            f"{origin}: chosen_system {df.loc[first, 'chosen_system']!r} is neither left nor right system "
+            f"in row(s) {_rows(stray)}"
+        )
+    df["image"] = df["image"].fillna("").astype(str) if "image" in df else ""
+    df["is_catch"] = _parse_bool(df["is_catch"], origin) if "is_catch" in df else False
+    df["response_ms"] = pd.to_numeric(df["response_ms"], errors="coerce") if "response_ms" in df else np.nan
+    df = df.reset_index(drop=True)
+    df.attrs["sides_known"] = sides_known
+    return df
+
+
+def _parse_bool(column: pd.Series, origin: str) -> pd.Series:
+    if column.dtype == bool:
+        return column
+    text = column.fillna("").astype(str).str.strip().str.lower()
+    bad = ~text.isin(_TRUE | _FALSE)
+    if bad.any():
+        raise VoteTableError(f"{origin}: is_catch must be true/false, got {text[bad].iloc[0]!r} in row(s) {_rows(bad)}")
+    return text.isin(_TRUE)
+
+
+def _rows(mask: pd.Series, limit: int = 5) -> str:
+    # Row numbers as a spreadsheet shows them: header is row 1.
+    rows = [str(i + 2) for i in np.flatnonzero(mask.to_numpy())[:limit]]
+    more = int(mask.sum()) - len(rows)
+    return ", ".join(rows) + (f" and {more} more" if more > 0 else "")
+
+
+def regular(df: pd.DataFrame) -> pd.DataFrame:
+    """Votes of regular trials only (catch trials removed)."""
+    return df[~df["is_catch"]]
+
+
+def system_pairs(df: pd.DataFrame) -> list[tuple[str, str]]:
+    """The unordered system pairs compared in regular trials, each sorted, in sorted order."""
+    reg = regular(df)
+    pairs = {tuple(sorted(p)) for p in zip(reg["left_system"], reg["right_system"], strict=True)}
+    return sorted(pairs)
+
+
+def pair_votes(df: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    """Regular votes between systems ``a`` and ``b`` with ``chose_a`` (0/1) and ``a_left`` (0/1)."""
+    reg = regular(df)
+    mask = ((reg["left_system"] == a) & (reg["right_system"] == b)) | (
+        (reg["left_system"] == b) & (reg["right_system"] == a)
+    )
+    sub = reg[mask].copy()
+    sub["chose_a"] = (sub["chosen_system"] == a).astype(int)
+    sub["a_left"] = (sub["left_system"] == a).astype(int)
+    return sub

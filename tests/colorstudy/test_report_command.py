@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from colorstudy.models import Participant, Trial
+
+from .helpers import make_study
+from .test_participant_flow import start, vote
+
+pytestmark = pytest.mark.django_db
+
+
+def test_report_analyzes_votes_cast_through_the_site(system_folders, tmp_path):
+    study = make_study(system_folders, participants=4, trials=6, catch_rate=0.25, ground_truth=system_folders["truth"])
+    for n in range(4):
+        client = Client()
+        participant = start(client, study, f"?PROLIFIC_PID=pid{n}")
+        for trial in Trial.objects.filter(participant=participant).select_related("left__system", "right__system"):
+            # Everyone prefers the vivid system, and the last participant fails every catch trial.
+            if trial.is_catch:
+                want = "foil" if n == 3 else "ground_truth"
+            else:
+                want = "vivid"
+            side = "left" if trial.left.system.name == want else "right"
+            assert vote(client, participant, trial.position, side).status_code == 302
+    assert Participant.objects.filter(finished_at__isnull=False).count() == 4
+
+    out = tmp_path / "report.json"
+    call_command("report", "--study", study.slug, "--format", "json", "--output", str(out), stderr=io.StringIO())
+    data = json.loads(out.read_text())
+    (c,) = data["comparisons"]
+    assert (c["system_a"], c["system_b"]) == ("muted", "vivid")
+    assert (c["votes_a"], c["votes_b"]) == (0, 18)  # 3 included participants x 6 trials
+    assert data["excluded_participants"] == ["P0004"]
+    assert c["pvalue"] < 0.001
+
+    text = io.StringIO()
+    call_command("report", "--study", study.slug, "--include-excluded", "--no-mixed", stdout=text)
+    assert "0 (0%)" in text.getvalue() and "24 (100%)" in text.getvalue()
+
+
+def test_report_on_a_study_without_votes_says_so(system_folders):
+    study = make_study(system_folders, participants=1, trials=2)
+    with pytest.raises(CommandError, match="no votes yet"):
+        call_command("report", "--study", study.slug)
+    with pytest.raises(CommandError, match="no study 'nope'"):
+        call_command("report", "--study", "nope")
