@@ -1,0 +1,72 @@
+"""A real participant in headless Chromium: consent, mouse and keyboard votes, reload, completion."""
+from __future__ import annotations
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from colorstudy.models import Participant, Vote
+
+from ..colorstudy.helpers import make_study
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def wait_for_trial(browser, number: int, total: int) -> None:
+    WebDriverWait(browser, 10).until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".count"), f"{number} of {total}"))
+    # The response clock starts when both images have loaded.
+    WebDriverWait(browser, 10).until(
+        lambda b: b.execute_script("return Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+    )
+
+
+def test_a_participant_votes_every_trial_with_mouse_and_keys_and_reaches_the_code(live_server, browser, system_folders, tmp_path):
+    study = make_study(system_folders, participants=2, trials=6)
+    browser.get(f"{live_server.url}/study/{study.slug}/?PROLIFIC_PID=browser-pid")
+    browser.find_element(By.NAME, "consent").click()
+    browser.find_element(By.CSS_SELECTOR, "button.primary").click()
+
+    chosen = {}
+    for number in range(1, 7):
+        wait_for_trial(browser, number, 6)
+        if number == 2:
+            browser.save_screenshot(str(tmp_path / "trial.png"))
+            left = browser.find_element(By.CSS_SELECTOR, '[data-side="left"] img').rect
+            right = browser.find_element(By.CSS_SELECTOR, '[data-side="right"] img').rect
+            assert (left["width"], left["height"]) == (right["width"], right["height"])
+            assert left["y"] == right["y"] and left["x"] < right["x"]  # side by side on a wide screen
+        if number == 4:
+            browser.refresh()  # half-way: reload resumes the same trial
+            wait_for_trial(browser, 4, 6)
+        if number % 3 == 0:
+            browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
+            chosen[number] = "left"
+        elif number % 3 == 1:
+            browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)
+            chosen[number] = "right"
+        else:
+            browser.find_element(By.CSS_SELECTOR, '[data-side="left"]').click()
+            chosen[number] = "left"
+
+    code = WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.ID, "completion-code"))).text
+    participant = Participant.objects.get(external_id="browser-pid")
+    assert code == participant.completion_code and participant.finished_at is not None
+    votes = {v.trial.position: v for v in Vote.objects.filter(trial__participant=participant).select_related("trial")}
+    assert {pos: v.side for pos, v in votes.items()} == chosen
+    assert all(v.response_ms is not None and 0 <= v.response_ms < 60_000 for v in votes.values())
+    assert (tmp_path / "trial.png").stat().st_size > 10_000
+
+
+def test_on_a_narrow_screen_the_two_images_are_stacked(live_server, browser, system_folders):
+    study = make_study(system_folders, participants=1, trials=2)
+    browser.set_window_size(400, 900)
+    browser.get(f"{live_server.url}/study/{study.slug}/")
+    browser.find_element(By.NAME, "consent").click()
+    browser.find_element(By.CSS_SELECTOR, "button.primary").click()
+    wait_for_trial(browser, 1, 2)
+    left = browser.find_element(By.CSS_SELECTOR, '[data-side="left"] img').rect
+    right = browser.find_element(By.CSS_SELECTOR, '[data-side="right"] img').rect
+    assert right["y"] > left["y"] + left["height"] - 1
+    assert left["width"] == right["width"]
