@@ -1,0 +1,126 @@
+"""``python -m colorcore train|colorize|evaluate|fetch-weights|bins``: parse, call one function, print."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .errors import ColorcoreError
+from .runtime import PRECISIONS
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .train import TrainConfig, train
+
+    config = TrainConfig(
+        data=args.data, out=args.out, loss=args.loss, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        image_size=args.image_size, width=args.width, device=args.device, precision=args.precision, seed=args.seed,
+        max_steps=args.max_steps, flip=not args.no_flip, workers=args.workers, checkpoint_every=args.checkpoint_every,
+    )
+    result = train(config, resume=args.resume)
+    print(json.dumps({"out": str(result.out), "steps": result.steps, "first_loss": result.first_loss,  # noqa: T201
+                      "last_loss": result.last_loss, "images_per_s": round(result.images_per_second, 2),
+                      "skipped_gray": result.skipped_gray, "skipped_unreadable": result.skipped_unreadable}))
+    return 0
+
+
+def _colorize(args: argparse.Namespace) -> int:
+    from .infer import colorize_path
+
+    result = colorize_path(args.model, Path(args.input), Path(args.output), args.batch_size, args.precision, args.temperature)
+    print(f"{len(result.written)} images written to {args.output}, {len(result.skipped)} skipped")  # noqa: T201
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .metrics import evaluate, to_json
+
+    print(to_json(evaluate(args.model, Path(args.data), args.split, limit=args.limit, temperature=args.temperature,  # noqa: T201
+                           precision=args.precision, seed=args.seed)))
+    return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from .zhang import fetch_weights
+
+    if args.name != "zhang2016":
+        raise ColorcoreError(f"unknown weights {args.name!r}; available: zhang2016")
+    print(fetch_weights(Path(args.dest) if args.dest else None))  # noqa: T201
+    return 0
+
+
+def _bins(args: argparse.Namespace) -> int:
+    from .color import gamut_bins
+
+    print(f"{len(gamut_bins(args.grid))} in-gamut ab bins with grid {args.grid}")  # noqa: T201
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m colorcore", description="Colorful Image Colorization, trained and applied.")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a network on a folder of images")
+    t.add_argument("--data", required=True, help="image folder (LFW layout <Person>/<Person>_NNNN.jpg or any tree)")
+    t.add_argument("--out", required=True, help="run folder (checkpoint, metrics.jsonl, split.json)")
+    t.add_argument("--loss", choices=("ce", "l2"), default="ce")
+    t.add_argument("--epochs", type=int, default=2)
+    t.add_argument("--batch-size", type=int, default=8)
+    t.add_argument("--lr", type=float, default=3e-5)
+    t.add_argument("--image-size", type=int, default=256)
+    t.add_argument("--width", type=float, default=1.0)
+    t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    t.add_argument("--precision", choices=PRECISIONS, default="auto")
+    t.add_argument("--resume", action="store_true")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--max-steps", type=int)
+    t.add_argument("--no-flip", action="store_true")
+    t.add_argument("--workers", type=int, default=2)
+    t.add_argument("--checkpoint-every", type=int, default=200)
+    t.set_defaults(func=_train)
+
+    c = sub.add_parser("colorize", help="colorize a file or folder; one PNG per input")
+    c.add_argument("--model", required=True, help="checkpoint path, zhang2016 or zhang2016:PATH")
+    c.add_argument("--input", required=True)
+    c.add_argument("--output", required=True)
+    c.add_argument("--temperature", type=float, help="annealed-mean T (default: 0.6 for checkpoints, the release's mean for zhang2016)")
+    c.add_argument("--batch-size", type=int, default=8)
+    c.add_argument("--precision", choices=PRECISIONS, default="auto")
+    c.set_defaults(func=_colorize)
+
+    e = sub.add_parser("evaluate", help="AuC, PSNR and colorfulness on a split, as JSON")
+    e.add_argument("--model", required=True)
+    e.add_argument("--data", required=True)
+    e.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
+    e.add_argument("--limit", type=int)
+    e.add_argument("--temperature", type=float)
+    e.add_argument("--precision", choices=PRECISIONS, default="auto")
+    e.add_argument("--seed", type=int, default=0, help="seed of the split (as in training)")
+    e.set_defaults(func=_evaluate)
+
+    f = sub.add_parser("fetch-weights", help="download published weights (network needed)")
+    f.add_argument("name", choices=("zhang2016",))
+    f.add_argument("--dest")
+    f.set_defaults(func=_fetch)
+
+    b = sub.add_parser("bins", help="count the in-gamut ab bins")
+    b.add_argument("--grid", type=int, default=10)
+    b.set_defaults(func=_bins)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        return args.func(args)
+    except (ColorcoreError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,139 @@
+"""Colorizing with a colorcore checkpoint or Zhang et al.'s model through one inference path.
+
+A model spec is a checkpoint path, ``zhang2016`` (weights at the default location) or
+``zhang2016:PATH``.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from . import zhang
+from .color import lab_to_rgb, rgb_to_lab
+from .data import DataError, list_images, load_rgb
+from .encoding import ColorBins, uniform_bins
+from .errors import ColorcoreError
+from .model import ColorizationNet, ModelConfig, decode
+from .runtime import Runtime, pick_runtime
+
+logger = logging.getLogger(__name__)
+NET_SIZE = 256
+SEED_TEMPERATURE = 0.6  # the seed's choice for its model; Zhang et al. used 0.38
+
+
+@dataclass
+class Colorizer:
+    model: ColorizationNet
+    config: ModelConfig
+    bins: ColorBins | None
+    runtime: Runtime
+    temperature: float
+    method: str = "annealed"
+    name: str = ""
+
+    @torch.inference_mode()
+    def ab(self, rgb256: torch.Tensor) -> torch.Tensor:
+        """(B, 3, 256, 256) sRGB -> (B, 2, 256, 256) predicted ab."""
+        lightness = rgb_to_lab(rgb256.to(self.runtime.device))[:, :1]
+        with self.runtime.autocast():
+            out = self.model(self.runtime.format(lightness))  # (B, Q, 64, 64)
+        ab = decode(out, self.config, self.bins.centers if self.bins else None, self.temperature, self.method)
+        return F.interpolate(ab, scale_factor=4, mode="bilinear", align_corners=False)
+
+    def colorize(self, images: list[Image.Image]) -> list[Image.Image]:
+        """Colorize RGB (or gray) images of any size: the network sees 256 x 256, the output keeps
+        each image's own size and its full-resolution lightness."""
+        small = torch.stack([_to_tensor(im.resize((NET_SIZE, NET_SIZE), Image.Resampling.BICUBIC)) for im in images])
+        ab = self.ab(small).float().cpu()
+        out = []
+        for im, ab_i in zip(images, ab, strict=True):
+            full = _to_tensor(im).unsqueeze(0)  # (1, 3, H, W)
+            lightness = rgb_to_lab(full)[:, :1]
+            ab_full = F.interpolate(ab_i.unsqueeze(0), size=full.shape[-2:], mode="bilinear", align_corners=False)
+            rgb = lab_to_rgb(torch.cat([lightness, ab_full], 1))[0]
+            out.append(Image.fromarray((rgb.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)))
+        return out
+
+
+def _to_tensor(im: Image.Image) -> torch.Tensor:
+    return torch.from_numpy(np.asarray(im.convert("RGB"), dtype=np.uint8).copy()).permute(2, 0, 1).float().div_(255)
+
+
+def load_colorizer(spec: str, device: str = "auto", precision: str = "auto", temperature: float | None = None,
+                   method: str = "annealed") -> Colorizer:
+    """The colorizer named by ``spec``; temperature defaults to what each model's authors used."""
+    runtime = pick_runtime(device, precision)
+    if spec == "zhang2016" or spec.startswith("zhang2016:"):
+        path = Path(spec.split(":", 1)[1]) if ":" in spec else zhang.default_path()
+        config, state, centers = zhang.convert_state_dict(zhang.load_state_dict(path))
+        bins = uniform_bins(centers.numpy())
+        t = zhang.RELEASE_TEMPERATURE if temperature is None else temperature
+        name = "zhang2016"
+    else:
+        config, state, bins = read_checkpoint(Path(spec))
+        t = SEED_TEMPERATURE if temperature is None else temperature
+        name = Path(spec).stem
+    model = ColorizationNet(config)
+    model.load_state_dict(state)
+    model = runtime.format_model(model.to(runtime.device).eval())
+    return Colorizer(model, config, bins, runtime, t, method, name)
+
+
+def read_checkpoint(path: Path) -> tuple[ModelConfig, dict, ColorBins | None]:
+    if not path.is_file():
+        raise ColorcoreError(f"{path}: no such checkpoint")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle, zip and torch errors alike
+        raise ColorcoreError(f"{path}: not a colorcore checkpoint ({type(exc).__name__})") from None
+    if not isinstance(ckpt, dict) or not {"model", "model_config"} <= set(ckpt):
+        raise ColorcoreError(f"{path}: not a colorcore checkpoint (no model or model_config inside)")
+    config = ModelConfig(**ckpt["model_config"])
+    bins = ColorBins.from_state_dict(ckpt["bins"]) if ckpt.get("bins") else None
+    return config, ckpt["model"], bins
+
+
+@dataclass
+class ColorizeResult:
+    written: list[Path] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def colorize_path(spec: str | Colorizer, source: Path, output: Path, batch_size: int = 8, precision: str = "auto",
+                  temperature: float | None = None, progress: bool | None = None) -> ColorizeResult:
+    """Colorize a file or every image under a folder into ``output``: one PNG per input, same relative path."""
+    from tqdm import tqdm
+
+    source, output = Path(source), Path(output)
+    files = list_images(source)
+    if not files:
+        raise DataError(f"{source}: no images found")
+    colorizer = spec if isinstance(spec, Colorizer) else load_colorizer(spec, precision=precision, temperature=temperature)
+    root = source if source.is_dir() else source.parent
+    result = ColorizeResult()
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = tqdm(total=len(files), disable=not show, unit="img", desc="colorizing")
+    for start in range(0, len(files), batch_size):
+        batch, paths = [], []
+        for path in files[start : start + batch_size]:
+            try:
+                batch.append(load_rgb(path))
+                paths.append(path)
+            except DataError as exc:
+                logger.warning("skipping %s", exc)
+                result.skipped.append(str(exc))
+        for path, im in zip(paths, colorizer.colorize(batch) if batch else [], strict=True):
+            target = (output / path.relative_to(root)).with_suffix(".png")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            im.save(target)
+            result.written.append(target)
+        bar.update(len(files[start : start + batch_size]))
+    bar.close()
+    return result

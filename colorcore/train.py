@@ -1,0 +1,296 @@
+"""Training: ``train(config) -> TrainResult``. Checkpoints resume exactly; DDP through torchrun.
+
+The run folder holds ``config.json``, ``split.json``, ``bins.pt`` (bins, prior, weights),
+``metrics.jsonl`` (one JSON object per logged step) and ``last.pt`` (everything to resume).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Sampler
+
+from .color import rgb_to_lab
+from .data import DataError, ImageFolderDataset, scan, split_files, write_split
+from .encoding import ColorBins, learn_bins
+from .model import ColorizationNet, ModelConfig
+from .runtime import Runtime, pick_runtime
+
+logger = logging.getLogger(__name__)
+LOSSES = ("ce", "l2")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: str  # folder of images (LFW layout or any tree)
+    out: str  # run folder
+    loss: str = "ce"  # "ce": class-rebalanced cross-entropy (seed eq. 1-2); "l2": Euclidean (eq. 4)
+    epochs: int = 2  # the seed trained two passes over LFW
+    batch_size: int = 8
+    lr: float = 3e-5  # Adam, as the seed (section 4.6)
+    beta1: float = 0.9
+    beta2: float = 0.99
+    weight_decay: float = 1e-3
+    image_size: int = 256  # LFW's 250 x 250 is resized to 256
+    width: float = 1.0  # channel multiplier of the network
+    flip: bool = True  # random horizontal flips
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+    grid: int = 10  # ab bin size
+    lam: float = 0.5  # mixing with the uniform distribution in the weights
+    sigma: float = 5.0  # Gaussian of the prior smoothing and of the soft-encoding
+    prior_size: int = 64  # resolution at which the ab histogram is taken
+    max_steps: int | None = None  # stop early (tests, benchmarks)
+    log_every: int = 10
+    val_every: int = 0  # steps between validations; 0: at the end of each epoch
+    val_images: int = 64  # validation subset size
+    checkpoint_every: int = 200
+    workers: int = 2
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.image_size % 8:
+            raise ValueError(f"image size must be a multiple of 8, got {self.image_size}")
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    steps: int
+    first_loss: float
+    last_loss: float
+    images_per_second: float
+    skipped_gray: int
+    skipped_unreadable: int
+    history: list[dict] = field(default_factory=list)
+
+
+class EpochSampler(Sampler):
+    """A seeded permutation per epoch, yielding (index, flip); ``start`` skips what a resumed run has seen."""
+
+    def __init__(self, n: int, seed: int, epoch: int, start: int = 0, rank: int = 0, world: int = 1) -> None:
+        g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+        perm = torch.randperm(n, generator=g)[rank::world]
+        flips = torch.rand(len(perm), generator=g) < 0.5
+        self.items = list(zip(perm.tolist(), flips.tolist(), strict=True))[start:]
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class _FlipDataset(ImageFolderDataset):
+    def __getitem__(self, item: tuple[int, bool]) -> torch.Tensor:
+        index, flip = item
+        x = super().__getitem__(index)
+        return x.flip(-1) if (self.flip and flip) else x
+
+
+def compute_loss(output: torch.Tensor, ab: torch.Tensor, bins: ColorBins | None, config: ModelConfig) -> torch.Tensor:
+    """Loss of a batch. ``output`` (B, Q|2, h, w); ``ab`` the ground truth (B, 2, H, W)."""
+    target = F.adaptive_avg_pool2d(ab, output.shape[-2:])  # (B, 2, h, w): the ground truth at h x w
+    if config.head == "regression":
+        diff = output.float() - target / config.ab_scale
+        return 0.5 * diff.pow(2).sum(1).mean()  # eq. (4), in ab / 110 units, mean over pixels
+    idx, w = bins.soft_encode(target)  # (B, k, h, w) each
+    logp = torch.log_softmax(output.float(), dim=1)
+    ce = -(w * logp.gather(1, idx)).sum(1)  # (B, h, w): eq. (1) inner sum with the soft target
+    v = bins.weights.to(ce.device)[idx[:, 0]]  # rebalancing weight of the nearest bin, eq. (2)
+    return (v * ce).mean()
+
+
+def _lab_batch(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    lab = rgb_to_lab(rgb)
+    return lab[:, :1], lab[:, 1:]
+
+
+def _prepare(config: TrainConfig, out: Path, rank: int) -> tuple[dict[str, list[Path]], ColorBins, dict]:
+    """The split and the bins: computed once, saved in the run folder, reused on resume."""
+    bins_path = out / "bins.pt"
+    if bins_path.exists():
+        saved = torch.load(bins_path, weights_only=True)
+        root = Path(config.data)
+        splits = {k: [root / p for p in v] for k, v in saved["split"].items()}
+        return splits, ColorBins.from_state_dict(saved["bins"]), saved["stats"]
+    root = Path(config.data)
+    splits = split_files(root, config.seed, config.val_fraction, config.test_fraction)
+    if not splits["train"]:
+        raise DataError(f"{root}: the split left no training images")
+    result = scan(splits["train"], config.prior_size, progress=rank == 0 and sys.stderr.isatty())
+    if not result.usable:
+        raise DataError(f"{root}: no usable color image among {len(splits['train'])} training files")
+    val = scan(splits["val"], 32) if splits["val"] else None
+    splits = {"train": result.usable, "val": val.usable if val else [], "test": splits["test"]}
+    bins = learn_bins(result.histogram, config.grid, config.sigma, config.lam)
+    stats = {
+        "train_images": len(result.usable),
+        "skipped_gray": len(result.gray),
+        "skipped_unreadable": len(result.unreadable),
+        "gray_files": [str(p) for p in result.gray],
+        "q": bins.q,
+    }
+    if rank == 0:
+        write_split(splits, root, out / "split.json")
+        rel = {k: [p.relative_to(root).as_posix() for p in v] for k, v in splits.items()}
+        torch.save({"bins": bins.state_dict(), "split": rel, "stats": stats}, bins_path)
+    logger.info("%d training images, %d gray and %d unreadable skipped, Q = %d", stats["train_images"],
+                stats["skipped_gray"], stats["skipped_unreadable"], bins.q)
+    return splits, bins, stats
+
+
+def _rng_state() -> dict:
+    # Only tensors and plain Python values, so that checkpoints load with weights_only=True.
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return {
+        "python": random.getstate(),
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached],
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+    }
+
+
+def _set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(path: Path, **payload) -> None:
+    """Write atomically: a crash mid-write never leaves a broken checkpoint behind."""
+    tmp = path.with_suffix(".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+@torch.no_grad()
+def validate(model, files: list[Path], bins, mconf: ModelConfig, rt: Runtime, size: int, n: int, batch: int) -> float | None:
+    if not files:
+        return None
+    model.eval()
+    ds = ImageFolderDataset(files[:n], size)
+    losses = []
+    for i in range(0, len(ds), batch):
+        rgb = torch.stack([ds[j] for j in range(i, min(i + batch, len(ds)))]).to(rt.device)
+        lightness, ab = _lab_batch(rgb)
+        with rt.autocast():
+            out = model(rt.format(lightness))
+        losses.append(float(compute_loss(out, ab, bins, mconf)) * len(rgb))
+    model.train()
+    return sum(losses) / min(n, len(files))
+
+
+def train(config: TrainConfig, resume: bool = False, progress: bool | None = None) -> TrainResult:
+    """Train a colorization network as configured; see the module docstring for the run folder."""
+    from tqdm import tqdm
+
+    rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    rt = pick_runtime(config.device, config.precision, local_rank=int(os.environ.get("LOCAL_RANK", 0)))
+    if world > 1 and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if rt.device.type == "cuda" else "gloo")
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    last = out / "last.pt"
+    if last.exists() and not resume:
+        raise DataError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    torch.manual_seed(config.seed)
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    splits, bins, stats = _prepare(config, out, rank)
+    if world > 1:
+        torch.distributed.barrier()
+    mconf = ModelConfig(q=bins.q, head="classification" if config.loss == "ce" else "regression", width=config.width)
+    model = rt.format_model(ColorizationNet(mconf).to(rt.device))
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(config.beta1, config.beta2), weight_decay=config.weight_decay)
+    step, epoch, in_epoch, history = 0, 0, 0, []
+    if resume and last.exists():
+        ckpt = torch.load(last, map_location=rt.device, weights_only=True)
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        step, epoch, in_epoch = ckpt["step"], ckpt["epoch"], ckpt["in_epoch"]
+        _set_rng_state(ckpt["rng"])
+        history = ckpt.get("history", [])
+        logger.info("resumed at step %d (epoch %d)", step, epoch)
+    elif rank == 0:
+        (out / "config.json").write_text(json.dumps(asdict(config), indent=2))
+    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    dataset = _FlipDataset(splits["train"], config.image_size, flip=config.flip)
+    show = (sys.stderr.isatty() if progress is None else progress) and rank == 0
+    metrics = (out / "metrics.jsonl").open("a") if rank == 0 else None
+    steps_per_epoch = len(EpochSampler(len(dataset), config.seed, 0, rank=rank, world=world)) // config.batch_size
+    if steps_per_epoch == 0:
+        raise DataError(f"{len(dataset)} training images are fewer than one batch of {config.batch_size}")
+    total = config.max_steps or steps_per_epoch * config.epochs
+    first_loss = history[0]["loss"] if history else None
+    images, started, loss_value = 0, time.perf_counter(), float("nan")
+    bar = tqdm(total=total, initial=step, disable=not show, unit="step", desc="training")
+
+    def checkpoint() -> None:
+        if rank == 0:
+            save_checkpoint(
+                last, model=model.state_dict(), optimizer=opt.state_dict(), step=step, epoch=epoch,
+                in_epoch=in_epoch, rng=_rng_state(), config=asdict(config), model_config=asdict(mconf),
+                bins=bins.state_dict(), stats=stats, history=history,
+            )
+
+    while step < total and epoch < config.epochs:
+        sampler = EpochSampler(len(dataset), config.seed, epoch, in_epoch * config.batch_size, rank, world)
+        loader = DataLoader(dataset, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers,
+                            drop_last=True, pin_memory=rt.device.type == "cuda", persistent_workers=False)
+        for rgb in loader:
+            lightness, ab = _lab_batch(rgb.to(rt.device, non_blocking=True))
+            with rt.autocast():
+                output = net(rt.format(lightness))
+            loss = compute_loss(output, ab, bins, mconf)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step, in_epoch, images = step + 1, in_epoch + 1, images + len(rgb)
+            loss_value = float(loss.detach())
+            first_loss = loss_value if first_loss is None else first_loss
+            rate = images * world / (time.perf_counter() - started)
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss_value:.4f}", img_s=f"{rate:.1f}")
+            record = {"step": step, "epoch": epoch, "loss": loss_value, "images_per_s": rate}
+            if config.val_every and step % config.val_every == 0:
+                record["val_loss"] = validate(model, splits["val"], bins, mconf, rt, config.image_size, config.val_images, config.batch_size)
+            if step % config.log_every == 0 or "val_loss" in record or step == 1:
+                history.append(record)
+                if metrics:
+                    metrics.write(json.dumps(record) + "\n")
+                    metrics.flush()
+            if step % config.checkpoint_every == 0:
+                checkpoint()
+            if step >= total:
+                break
+        else:
+            epoch, in_epoch = epoch + 1, 0
+            if not config.val_every and splits["val"]:
+                val = validate(model, splits["val"], bins, mconf, rt, config.image_size, config.val_images, config.batch_size)
+                history.append({"step": step, "epoch": epoch, "val_loss": val})
+                if metrics:
+                    metrics.write(json.dumps(history[-1]) + "\n")
+    bar.close()
+    checkpoint()
+    if metrics:
+        metrics.close()
+    elapsed = time.perf_counter() - started
+    return TrainResult(out, step, first_loss if first_loss is not None else float("nan"), loss_value,
+                       images * world / elapsed if elapsed > 0 else 0.0, stats["skipped_gray"], stats["skipped_unreadable"], history)
