@@ -129,17 +129,21 @@ def scan(files: list[Path], size: int = 64, progress: bool = False) -> ScanResul
 
 
 class ImageFolderDataset(Dataset):
-    """RGB tensors (3, S, S) of a list of files; a file that fails later is replaced, never fatal."""
+    """RGB tensors (3, S, S) of a list of files; a file that fails later is replaced, never fatal.
 
-    def __init__(self, files: list[Path], size: int = 256, flip: bool = False) -> None:
+    Indices are ``index`` or ``(index, flip)``: the sampler decides flips, so that a resumed
+    run sees exactly the batches the uninterrupted run would have seen.
+    """
+
+    def __init__(self, files: list[Path], size: int = 256) -> None:
         self.files = list(files)
         self.size = size
-        self.flip = flip
 
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, index: int) -> torch.Tensor:
+    def __getitem__(self, item: int | tuple[int, bool]) -> torch.Tensor:
+        index, flip = item if isinstance(item, tuple) else (item, False)
         for offset in range(len(self.files)):
             path = self.files[(index + offset) % len(self.files)]
             try:
@@ -147,7 +151,5 @@ class ImageFolderDataset(Dataset):
             except DataError as exc:
                 logger.warning("skipping %s", exc)
                 continue
-            if self.flip and torch.rand(()) < 0.5:
-                x = x.flip(-1)
-            return x
+            return x.flip(-1) if flip else x
         raise DataError("no readable image left in the dataset")

@@ -37,20 +37,22 @@ class Colorizer:
     temperature: float
     method: str = "annealed"
     name: str = ""
+    size: int = NET_SIZE  # the network's input size: what it was trained at
+
 
     @torch.inference_mode()
-    def ab(self, rgb256: torch.Tensor) -> torch.Tensor:
-        """(B, 3, 256, 256) sRGB -> (B, 2, 256, 256) predicted ab."""
-        lightness = rgb_to_lab(rgb256.to(self.runtime.device))[:, :1]
+    def ab(self, rgb: torch.Tensor) -> torch.Tensor:
+        """(B, 3, S, S) sRGB -> (B, 2, S, S) predicted ab."""
+        lightness = rgb_to_lab(rgb.to(self.runtime.device))[:, :1]
         with self.runtime.autocast():
             out = self.model(self.runtime.format(lightness))  # (B, Q, 64, 64)
         ab = decode(out, self.config, self.bins.centers if self.bins else None, self.temperature, self.method)
         return F.interpolate(ab, scale_factor=4, mode="bilinear", align_corners=False)
 
     def colorize(self, images: list[Image.Image]) -> list[Image.Image]:
-        """Colorize RGB (or gray) images of any size: the network sees 256 x 256, the output keeps
-        each image's own size and its full-resolution lightness."""
-        small = torch.stack([_to_tensor(im.resize((NET_SIZE, NET_SIZE), Image.Resampling.BICUBIC)) for im in images])
+        """Colorize RGB (or gray) images of any size: the network sees ``size`` x ``size``, the output
+        keeps each image's own size and its full-resolution lightness."""
+        small = torch.stack([_to_tensor(im.resize((self.size, self.size), Image.Resampling.BICUBIC)) for im in images])
         ab = self.ab(small).float().cpu()
         out = []
         for im, ab_i in zip(images, ab, strict=True):
@@ -75,18 +77,19 @@ def load_colorizer(spec: str, device: str = "auto", precision: str = "auto", tem
         config, state, centers = zhang.convert_state_dict(zhang.load_state_dict(path))
         bins = uniform_bins(centers.numpy())
         t = zhang.RELEASE_TEMPERATURE if temperature is None else temperature
-        name = "zhang2016"
+        name, size = "zhang2016", NET_SIZE
     else:
-        config, state, bins = read_checkpoint(Path(spec))
+        config, state, bins, size = read_checkpoint(Path(spec))
         t = SEED_TEMPERATURE if temperature is None else temperature
         name = Path(spec).stem
     model = ColorizationNet(config)
     model.load_state_dict(state)
     model = runtime.format_model(model.to(runtime.device).eval())
-    return Colorizer(model, config, bins, runtime, t, method, name)
+    return Colorizer(model, config, bins, runtime, t, method, name, size)
 
 
-def read_checkpoint(path: Path) -> tuple[ModelConfig, dict, ColorBins | None]:
+def read_checkpoint(path: Path) -> tuple[ModelConfig, dict, ColorBins | None, int]:
+    """(model config, weights, bins, training image size) of a colorcore checkpoint."""
     if not path.is_file():
         raise ColorcoreError(f"{path}: no such checkpoint")
     try:
@@ -97,7 +100,7 @@ def read_checkpoint(path: Path) -> tuple[ModelConfig, dict, ColorBins | None]:
         raise ColorcoreError(f"{path}: not a colorcore checkpoint (no model or model_config inside)")
     config = ModelConfig(**ckpt["model_config"])
     bins = ColorBins.from_state_dict(ckpt["bins"]) if ckpt.get("bins") else None
-    return config, ckpt["model"], bins
+    return config, ckpt["model"], bins, int(ckpt.get("config", {}).get("image_size", NET_SIZE))
 
 
 @dataclass

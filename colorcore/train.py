@@ -81,10 +81,11 @@ class TrainResult:
 class EpochSampler(Sampler):
     """A seeded permutation per epoch, yielding (index, flip); ``start`` skips what a resumed run has seen."""
 
-    def __init__(self, n: int, seed: int, epoch: int, start: int = 0, rank: int = 0, world: int = 1) -> None:
+    def __init__(self, n: int, seed: int, epoch: int, start: int = 0, rank: int = 0, world: int = 1,
+                 flip: bool = True) -> None:
         g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
         perm = torch.randperm(n, generator=g)[rank::world]
-        flips = torch.rand(len(perm), generator=g) < 0.5
+        flips = (torch.rand(len(perm), generator=g) < 0.5) & flip
         self.items = list(zip(perm.tolist(), flips.tolist(), strict=True))[start:]
 
     def __iter__(self):
@@ -92,13 +93,6 @@ class EpochSampler(Sampler):
 
     def __len__(self) -> int:
         return len(self.items)
-
-
-class _FlipDataset(ImageFolderDataset):
-    def __getitem__(self, item: tuple[int, bool]) -> torch.Tensor:
-        index, flip = item
-        x = super().__getitem__(index)
-        return x.flip(-1) if (self.flip and flip) else x
 
 
 def compute_loss(output: torch.Tensor, ab: torch.Tensor, bins: ColorBins | None, config: ModelConfig) -> torch.Tensor:
@@ -231,7 +225,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool | None = Non
     elif rank == 0:
         (out / "config.json").write_text(json.dumps(asdict(config), indent=2))
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    dataset = _FlipDataset(splits["train"], config.image_size, flip=config.flip)
+    dataset = ImageFolderDataset(splits["train"], config.image_size)
     show = (sys.stderr.isatty() if progress is None else progress) and rank == 0
     metrics = (out / "metrics.jsonl").open("a") if rank == 0 else None
     steps_per_epoch = len(EpochSampler(len(dataset), config.seed, 0, rank=rank, world=world)) // config.batch_size
@@ -251,7 +245,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool | None = Non
             )
 
     while step < total and epoch < config.epochs:
-        sampler = EpochSampler(len(dataset), config.seed, epoch, in_epoch * config.batch_size, rank, world)
+        sampler = EpochSampler(len(dataset), config.seed, epoch, in_epoch * config.batch_size, rank, world, config.flip)
         loader = DataLoader(dataset, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers,
                             drop_last=True, pin_memory=rt.device.type == "cuda", persistent_workers=False)
         for rgb in loader:

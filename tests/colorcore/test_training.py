@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorcore.__main__ import main
+from colorcore.color import rgb_to_lab
+from colorcore.data import load_rgb, to_tensor
+from colorcore.infer import load_colorizer
+from colorcore.train import TrainConfig, train
+
+from ..conftest import TEST_PHOTOS, TRAIN_PHOTOS
+
+
+def small_config(data: Path, out: Path, **kw) -> TrainConfig:
+    base = dict(data=str(data), out=str(out), width=0.25, image_size=64, batch_size=8, epochs=1000, lr=1e-3,
+                val_fraction=0.0, test_fraction=0.0, workers=0, log_every=1, checkpoint_every=1000, precision="fp32")
+    return TrainConfig(**{**base, **kw})
+
+
+def mean_loss(history, first: bool, n: int = 20) -> float:
+    losses = [h["loss"] for h in history if "loss" in h]
+    return float(np.mean(losses[:n] if first else losses[-n:]))
+
+
+@pytest.mark.parametrize("loss", ["ce", "l2"])
+def test_a_small_network_learns_real_faces_and_beats_gray(tmp_path, loss):
+    result = train(small_config(TRAIN_PHOTOS, tmp_path / "run", loss=loss, max_steps=200, precision="auto"), progress=False)
+    assert result.steps == 200
+    assert mean_loss(result.history, first=False) < 0.8 * mean_loss(result.history, first=True)
+    colorizer = load_colorizer(str(tmp_path / "run" / "last.pt"), precision="fp32")
+    files = sorted(TRAIN_PHOTOS.rglob("*.jpg"))[:8]
+    images = [load_rgb(f).resize((64, 64)) for f in files]
+    truth = rgb_to_lab(torch.stack([to_tensor(im, None) for im in images]))[:, 1:]
+    pred = rgb_to_lab(torch.stack([to_tensor(im, None) for im in colorizer.colorize(images)]))[:, 1:]
+    error_model = (pred - truth).pow(2).sum(1).sqrt().mean().item()
+    error_gray = truth.pow(2).sum(1).sqrt().mean().item()
+    assert error_model < error_gray
+
+
+def test_resume_continues_exactly_where_it_stopped(tmp_path):
+    straight = train(small_config(TRAIN_PHOTOS, tmp_path / "a", max_steps=6), progress=False)
+    train(small_config(TRAIN_PHOTOS, tmp_path / "b", max_steps=3), progress=False)
+    resumed = train(small_config(TRAIN_PHOTOS, tmp_path / "b", max_steps=6), resume=True, progress=False)
+    assert straight.steps == resumed.steps == 6
+    a = torch.load(tmp_path / "a" / "last.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "b" / "last.pt", weights_only=True)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    lines = [json.loads(x) for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines if "loss" in x] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_second_run_into_the_same_folder_needs_resume(tmp_path):
+    train(small_config(TRAIN_PHOTOS, tmp_path / "r", max_steps=1), progress=False)
+    assert main(["train", "--data", str(TRAIN_PHOTOS), "--out", str(tmp_path / "r"), "--max-steps", "2"]) == 2
+
+
+def test_gray_and_corrupt_files_are_skipped_and_counted(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(TRAIN_PHOTOS, data)
+    person = data / "Old_Press_Photo"
+    person.mkdir()
+    Image.open(next(TRAIN_PHOTOS.rglob("*.jpg"))).convert("L").convert("RGB").save(person / "Old_Press_Photo_0001.jpg")
+    (data / "Broken_File").mkdir()
+    (data / "Broken_File" / "Broken_File_0001.jpg").write_bytes(b"\xff\xd8\xff truncated")
+    result = train(small_config(data, tmp_path / "run", max_steps=2), progress=False)
+    assert (result.skipped_gray, result.skipped_unreadable) == (1, 1)
+    split = json.loads((tmp_path / "run" / "split.json").read_text())
+    assert not any("Old_Press_Photo" in f or "Broken_File" in f for f in split["train"])
+
+
+def test_the_split_is_by_person_and_written_next_to_the_run(tmp_path):
+    train(small_config(TRAIN_PHOTOS, tmp_path / "run", max_steps=1, val_fraction=0.3, test_fraction=0.3), progress=False)
+    split = json.loads((tmp_path / "run" / "split.json").read_text())
+    people = {k: {f.split("/")[0] for f in v} for k, v in split.items()}
+    assert people["train"] and not (people["train"] & people["test"]) and not (people["train"] & people["val"])
+
+
+def test_colorize_cli_writes_one_png_per_input_at_its_size_and_skips_bad_files(tmp_path, capsys):
+    train(small_config(TRAIN_PHOTOS, tmp_path / "run", max_steps=2), progress=False)
+    src = tmp_path / "in"
+    shutil.copytree(TEST_PHOTOS, src)
+    first = sorted(src.rglob("*.jpg"))[0]
+    Image.open(first).resize((300, 180)).save(first)  # another size and aspect ratio
+    (src / "broken.jpg").write_bytes(b"nope")
+    code = main(["colorize", "--model", str(tmp_path / "run" / "last.pt"), "--input", str(src), "--output", str(tmp_path / "out")])
+    assert code == 0
+    outputs = sorted((tmp_path / "out").rglob("*.png"))
+    assert len(outputs) == len(list(TEST_PHOTOS.rglob("*.jpg")))
+    rel = first.relative_to(src).with_suffix(".png")
+    assert Image.open(tmp_path / "out" / rel).size == (300, 180)
+    assert "1 skipped" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--data", "/nonexistent/folder", "--out", "OUT"], "no such folder"),
+        (["train", "--data", "EMPTY", "--out", "OUT"], "no images found"),
+        (["colorize", "--model", "NOTCKPT", "--input", "EMPTY", "--output", "OUT"], "no images found"),
+        (["evaluate", "--model", "NOTCKPT", "--data", str(TEST_PHOTOS)], "not a colorcore checkpoint"),
+    ],
+)
+def test_cli_errors_are_one_line_without_traceback(tmp_path, capsys, args, message):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "not.pt").write_text("hello")
+    subst = {"OUT": str(tmp_path / "out"), "EMPTY": str(tmp_path / "empty"), "NOTCKPT": str(tmp_path / "not.pt")}
+    assert main([subst.get(a, a) for a in args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
