@@ -1,0 +1,60 @@
+"""Set up the demo study from fixtures/ (idempotent) and a researcher account, then print how to use them."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from colorstudy.generation import GenerationError, StudyOptions, SystemSpec, generate_study
+from colorstudy.models import Study
+
+FIXTURES = Path(settings.BASE_DIR) / "fixtures"
+DEMO_SYSTEMS = {
+    "cross_entropy": FIXTURES / "demo" / "cross-entropy",
+    "l2": FIXTURES / "demo" / "l2",
+}
+GROUND_TRUTH = FIXTURES / "lfw-test-sample"
+RESEARCHER = ("researcher", "colorize-demo")
+
+
+class Command(BaseCommand):
+    help = "Create the demo study (cross-entropy vs L2 on LFW test faces, with catch trials) if it is absent."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+        parser.add_argument("--participants", type=int, default=30)
+        parser.add_argument("--trials", type=int, default=20)
+
+    def handle(self, *args, **options) -> None:
+        base = options["base_url"].rstrip("/")
+        user_model = get_user_model()
+        username, password = RESEARCHER
+        if not user_model.objects.filter(username=username).exists():
+            user_model.objects.create_superuser(username, email="", password=password)
+        study = Study.objects.filter(slug="demo").first()
+        if study is None:
+            opts = StudyOptions(
+                slug="demo",
+                title="Which photo looks real? (demo)",
+                systems=[SystemSpec(name, str(folder)) for name, folder in DEMO_SYSTEMS.items()],
+                participants=options["participants"],
+                trials=options["trials"],
+                seed=2016,
+                catch_rate=0.1,
+                ground_truth=GROUND_TRUTH,
+                instructions=(
+                    "You will see two colorized versions of the same portrait. The colors were added by computer "
+                    "programs to black-and-white photos. Pick the one whose colors look more realistic."
+                ),
+            )
+            try:
+                study = generate_study(opts, progress=lambda msg: None).study
+            except GenerationError as exc:
+                raise CommandError(f"demo study: {exc}") from None
+        self.stdout.write(self.style.SUCCESS("The demo study is ready."))
+        self.stdout.write(f"  Participant link:  {base}/study/{study.slug}/")
+        self.stdout.write(f"  Status page:       {base}/staff/study/{study.slug}/")
+        self.stdout.write(f"  Admin:             {base}/admin/   (log in as {username} / {password})")
+        self.stdout.write(f"  Results:           .venv/bin/python manage.py report --study {study.slug}")
