@@ -108,6 +108,19 @@ def compute_loss(output: torch.Tensor, ab: torch.Tensor, bins: ColorBins | None,
     return (v * ce).mean()
 
 
+def train_step(net: torch.nn.Module, opt: torch.optim.Optimizer, rgb: torch.Tensor, bins: ColorBins | None,
+               mconf: ModelConfig, rt: Runtime) -> torch.Tensor:
+    """One optimization step on a batch of RGB images (B, 3, H, W): Lab, soft-encoding, forward, backward, Adam."""
+    lightness, ab = _lab_batch(rgb.to(rt.device, non_blocking=True))
+    with rt.autocast():
+        output = net(rt.format(lightness))
+    loss = compute_loss(output, ab, bins, mconf)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss
+
+
 def _lab_batch(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     lab = rgb_to_lab(rgb)
     return lab[:, :1], lab[:, 1:]
@@ -249,13 +262,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool | None = Non
         loader = DataLoader(dataset, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers,
                             drop_last=True, pin_memory=rt.device.type == "cuda", persistent_workers=False)
         for rgb in loader:
-            lightness, ab = _lab_batch(rgb.to(rt.device, non_blocking=True))
-            with rt.autocast():
-                output = net(rt.format(lightness))
-            loss = compute_loss(output, ab, bins, mconf)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            loss = train_step(net, opt, rgb, bins, mconf, rt)
             step, in_epoch, images = step + 1, in_epoch + 1, images + len(rgb)
             loss_value = float(loss.detach())
             first_loss = loss_value if first_loss is None else first_loss

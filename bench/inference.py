@@ -1,0 +1,124 @@
+"""End-to-end colorization throughput: colorcore against the reference release's straightforward path.
+
+Both colorize the same LFW photos with the same (random, eccv16-shaped) weights, end to end:
+decode the PNG bytes -> Lab -> network -> recombine with the original L -> encode PNG.
+
+- reference: what Zhang et al.'s demo does per image: scikit-image rgb2lab on a 256x256 resize,
+  fp32 NCHW network with batch 1, softmax and the 313 -> 2 projection, 4x bilinear upsample,
+  resize to the original size, scikit-image lab2rgb;
+- colorcore: `Colorizer.colorize` with batches of 8 (bfloat16 autocast + channels-last where the
+  CPU supports it, torch color conversion).
+
+It prints images/s for 256x256 and 512x512 inputs and the largest and 99.9th-percentile |delta ab|
+between the two outputs.
+
+    .venv/bin/python bench/inference.py [--images 32]
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from skimage import color
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from colorcore.infer import load_colorizer  # noqa: E402
+from colorcore.model import ColorizationNet, ModelConfig  # noqa: E402
+from colorcore.zhang import convert_state_dict  # noqa: E402
+
+
+def random_release_weights(path: Path) -> None:
+    torch.manual_seed(0)
+    state = {k: v for k, v in ColorizationNet(ModelConfig(q=313)).state_dict().items() if "num_batches" not in k}
+    # centers on the ab grid, as in the release: columns of model_out are centers / 110
+    grid = torch.stack(torch.meshgrid(torch.arange(-90, 100, 10.0), torch.arange(-110, 100, 10.0), indexing="ij"), -1)
+    state["model_out.weight"] = (grid.reshape(-1, 2)[:313].T / 110).reshape(2, 313, 1, 1)
+    torch.save(state, path)
+
+
+def reference_colorize(png: bytes, net: ColorizationNet, proj: torch.Tensor) -> bytes:
+    im = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    l_orig = color.rgb2lab(im)[:, :, :1]
+    small = np.asarray(Image.fromarray(im).resize((256, 256), resample=3))
+    l_rs = torch.from_numpy(color.rgb2lab(small)[:, :, 0]).float()[None, None]
+    with torch.no_grad():
+        probs = F.softmax(net(l_rs), dim=1)
+        ab = F.interpolate(F.conv2d(probs, proj), scale_factor=4, mode="bilinear") * 110
+        ab = F.interpolate(ab, size=im.shape[:2], mode="bilinear")
+    lab = np.concatenate([l_orig, ab[0].permute(1, 2, 0).numpy()], axis=2)
+    rgb = (np.clip(color.lab2rgb(lab), 0, 1) * 255).astype(np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, format="PNG", compress_level=1)
+    return out.getvalue()
+
+
+def colorcore_colorize(pngs: list[bytes], colorizer, batch: int) -> list[bytes]:
+    outputs = []
+    for i in range(0, len(pngs), batch):
+        images = [Image.open(io.BytesIO(b)).convert("RGB") for b in pngs[i : i + batch]]
+        for im in colorizer.colorize(images):
+            out = io.BytesIO()
+            im.save(out, format="PNG", compress_level=1)
+            outputs.append(out.getvalue())
+    return outputs
+
+
+def delta_ab(a: list[bytes], b: list[bytes]) -> np.ndarray:
+    deltas = []
+    for x, y in zip(a, b, strict=True):
+        lx = color.rgb2lab(np.asarray(Image.open(io.BytesIO(x))))
+        ly = color.rgb2lab(np.asarray(Image.open(io.BytesIO(y))))
+        deltas.append(np.sqrt(((lx[..., 1:] - ly[..., 1:]) ** 2).sum(-1)).ravel())
+    return np.concatenate(deltas)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared/data/lfw-deepfunneled"))
+    parser.add_argument("--images", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=8)
+    args = parser.parse_args()
+    files = sorted(Path(args.data).rglob("*.jpg"))[:: 97][: args.images]
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = Path(tmp) / "release.pth"
+        random_release_weights(weights)
+        state = torch.load(weights, weights_only=True)
+        _, converted, _ = convert_state_dict(state)
+        net = ColorizationNet(ModelConfig(q=313)).eval()
+        net.load_state_dict(converted)
+        proj = state["model_out.weight"]
+        colorizer = load_colorizer(f"zhang2016:{weights}")
+    print(f"colorcore runtime: {colorizer.runtime.precision}, channels-last {colorizer.runtime.channels_last}; "
+          f"{torch.get_num_threads()} threads")
+    for size in (256, 512):
+        pngs = []
+        for f in files:
+            buf = io.BytesIO()
+            Image.open(f).convert("RGB").resize((size, size), Image.Resampling.BICUBIC).save(buf, format="PNG")
+            pngs.append(buf.getvalue())
+        reference_colorize(pngs[0], net, proj)
+        colorcore_colorize(pngs[: args.batch], colorizer, args.batch)  # warm-up
+        n_ref = max(4, len(pngs) // 4)
+        start = time.perf_counter()
+        ref = [reference_colorize(p, net, proj) for p in pngs[:n_ref]]
+        t_ref = (time.perf_counter() - start) / n_ref
+        start = time.perf_counter()
+        ours = colorcore_colorize(pngs, colorizer, args.batch)
+        t_ours = (time.perf_counter() - start) / len(pngs)
+        d = delta_ab(ref, ours[:n_ref])
+        print(f"{size}x{size}: reference {1 / t_ref:.2f} img/s ({t_ref * 1e3:.0f} ms/img), colorcore {1 / t_ours:.2f} img/s "
+              f"({t_ours * 1e3:.0f} ms/img), speed-up {t_ref / t_ours:.2f}x; |delta ab| max {d.max():.2f}, "
+              f"99.9th percentile {np.percentile(d, 99.9):.2f}, median {np.median(d):.3f}")
+
+
+if __name__ == "__main__":
+    main()
