@@ -1,0 +1,207 @@
+"""Load benchmark of the study site under gunicorn: simulated participants through the real flow.
+
+It builds a study in a fresh data folder (SQLite in WAL mode, or PostgreSQL with --database-url),
+starts gunicorn with several workers, and runs a separate load-generator process whose threads
+are participants: open link -> consent -> GET trial -> POST vote -> next trial, until done. It
+reports sustained votes/s, p50/p95/p99 latency of every request, errors, and then checks in the
+database that every acknowledged vote is stored exactly once. A trivial view (/healthz) is
+measured on the same server for the ceiling of this stack.
+
+    .venv/bin/python bench/load.py [--participants 200 --trials 20 --workers 4 --clients 16]
+    .venv/bin/python bench/load.py --database-url postgres://postgres@127.0.0.1:5432/test
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing as mp
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+POSITION = re.compile(r'name="position" value="(\d+)"')
+
+
+class Session:
+    """One participant's browser: a keep-alive connection and its cookies."""
+
+    def __init__(self, port: int) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.cookies: dict[str, str] = {}
+        self.latencies: list[float] = []
+
+    def request(self, method: str, path: str, body: str | None = None) -> tuple[int, str, dict]:
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()), "Host": "127.0.0.1"}
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Referer"] = "http://127.0.0.1/"
+        start = time.perf_counter()
+        self.conn.request(method, path, body=body, headers=headers)
+        response = self.conn.getresponse()
+        data = response.read().decode("utf-8", "replace")
+        self.latencies.append(time.perf_counter() - start)
+        for header, value in response.getheaders():
+            if header.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                self.cookies[name] = rest.split(";")[0]
+        return response.status, data, dict(response.getheaders())
+
+
+def participant(port: int, slug: str, out: dict) -> None:
+    s = Session(port)
+    status, page, _ = s.request("GET", f"/study/{slug}/")
+    token = CSRF.search(page).group(1)
+    status, _, headers = s.request("POST", f"/study/{slug}/", f"csrfmiddlewaretoken={token}&consent=on")
+    if status != 302:
+        out["errors"] += 1
+        return
+    home = urlsplit(headers["Location"]).path
+    acked = []
+    while True:
+        status, page, _ = s.request("GET", home)
+        match = POSITION.search(page)
+        if status != 200:
+            out["errors"] += 1
+            return
+        if not match:
+            break  # completion page
+        position = match.group(1)
+        csrf = CSRF.search(page).group(1)
+        side = "left" if int(position) % 2 else "right"
+        status, _, _ = s.request("POST", f"{home}vote/", f"csrfmiddlewaretoken={csrf}&position={position}&side={side}&response_ms=900")
+        if status == 302:
+            acked.append((home.strip("/").split("/")[-1], int(position), side))
+        else:
+            out["errors"] += 1
+    out["acked"].extend(acked)
+    out["latencies"].extend(s.latencies)
+
+
+def generator(port: int, slug: str, participants: int, clients: int, queue: mp.Queue) -> None:
+    """The load-generator process: ``clients`` threads, each running participants one after another."""
+    out = {"errors": 0, "acked": [], "latencies": []}
+    lock = threading.Lock()
+    remaining = list(range(participants))
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not remaining:
+                    return
+                remaining.pop()
+            try:
+                participant(port, slug, out)
+            except Exception:  # a broken connection is an error of the run, not of the benchmark
+                out["errors"] += 1
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out["elapsed"] = time.perf_counter() - start
+    queue.put(out)
+
+
+def trivial(port: int, n: int, clients: int, queue: mp.Queue) -> None:
+    latencies: list[float] = []
+
+    def worker() -> None:
+        s = Session(port)
+        for _ in range(n // clients):
+            s.request("GET", "/healthz")
+        latencies.extend(s.latencies)
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    queue.put({"elapsed": time.perf_counter() - start, "latencies": latencies})
+
+
+def run_in_process(target, *args) -> dict:
+    queue: mp.Queue = mp.Queue()
+    proc = mp.Process(target=target, args=(*args, queue))
+    proc.start()
+    result = queue.get(timeout=900)
+    proc.join()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--participants", type=int, default=200)
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--database-url", default="")
+    args = parser.parse_args()
+    data = Path(tempfile.mkdtemp(prefix="colorstudy-load-"))
+    env = {**os.environ, "COLORSTUDY_DATA": str(data), "DEBUG": "0", "SECRET_KEY": "bench-" + "x" * 50,
+           "ALLOWED_HOSTS": "127.0.0.1", "RATE_LIMIT_START": "0", "RATE_LIMIT_VOTE": "0", "DATABASE_URL": args.database_url}
+    py = sys.executable
+    manage = [py, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)
+    subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)
+    slug = f"load{int(time.time())}"
+    systems = data / "systems"
+    subprocess.run([py, "-c", "import sys; sys.path.insert(0, '.'); from tests.conftest import make_system_folders; "
+                    f"make_system_folders(__import__('pathlib').Path('{systems}'), {args.trials})"], cwd=ROOT, check=True, env=env)
+    subprocess.run([*manage, "generate_pairs", "--study", slug, "--system", f"a={systems / 'muted'}", "--system",
+                    f"b={systems / 'vivid'}", "--participants", str(args.participants), "--trials", str(args.trials),
+                    "--show-links", "0"], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    server = subprocess.Popen([py, "-m", "gunicorn", "colorstudy.wsgi", "--workers", str(args.workers), "--bind",
+                               f"127.0.0.1:{args.port}", "--log-level", "warning"], env=env, cwd=ROOT)
+    try:
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", args.port, timeout=1).request("GET", "/healthz")
+                break
+            except OSError:
+                time.sleep(0.1)
+        ceiling = run_in_process(trivial, args.port, 4000, args.clients)
+        result = run_in_process(generator, args.port, slug, args.participants, args.clients)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    lat = np.array(result["latencies"]) * 1e3
+    votes = len(result["acked"])
+    vps = votes / result["elapsed"]
+    trivial_rps = len(ceiling["latencies"]) / ceiling["elapsed"]
+    flow_rps = len(lat) / result["elapsed"]
+    check = subprocess.run(
+        [*manage, "shell", "-c",
+         "from colorstudy.models import Vote; from django.db.models import Count; "
+         f"qs = Vote.objects.filter(trial__participant__study__slug='{slug}'); "
+         "print(qs.count(), qs.values('trial').annotate(n=Count('id')).filter(n__gt=1).count())"],
+        env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    stored, duplicates = map(int, check.stdout.strip().splitlines()[-1].split())
+    backend = "PostgreSQL" if args.database_url else "SQLite (WAL)"
+    print(f"{backend}, gunicorn {args.workers} workers, {args.clients} concurrent participants, {args.participants} x {args.trials} trials")
+    print(f"votes: {votes} acknowledged in {result['elapsed']:.1f} s = {vps:.0f} votes/s sustained; errors {result['errors']}")
+    print(f"requests: {flow_rps:.0f}/s; latency p50 {np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms, "
+          f"p99 {np.percentile(lat, 99):.1f} ms")
+    print(f"trivial view: {trivial_rps:.0f} requests/s (the stack's ceiling); flow requests / ceiling = {flow_rps / trivial_rps:.2f}")
+    print(f"database: {stored} votes stored for {votes} acknowledged, {duplicates} trials with more than one vote -> "
+          + ("OK" if stored == votes and duplicates == 0 else "MISMATCH"))
+    shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
