@@ -111,25 +111,27 @@ def give_consent(participant: Participant, user_agent: str = "") -> None:
     participant.refresh_from_db(fields=["consented_at", "assigned_at", "user_agent"])
 
 
-def current_trial(participant: Participant) -> Trial | None:
-    """The first trial without a vote: where a participant resumes after a reload or a break."""
-    return (
-        participant.trials.filter(vote__isnull=True)
-        .select_related("left", "right")
-        .order_by("position")
-        .first()
+def next_trials(participant: Participant, n: int = 2) -> list[Trial]:
+    """The first ``n`` trials without a vote: the current one (where a participant resumes) and the next."""
+    return list(
+        participant.trials.filter(vote__isnull=True).select_related("left", "right").order_by("position")[:n]
     )
 
 
-def progress(participant: Participant) -> tuple[int, int]:
-    """(trials answered, trials in total)."""
-    counts = participant.trials.aggregate(total=Count("id"), done=Count("id", filter=Q(vote__isnull=False)))
-    return counts["done"], counts["total"]
+def current_trial(participant: Participant) -> Trial | None:
+    upcoming = next_trials(participant, 1)
+    return upcoming[0] if upcoming else None
+
+
+def total_trials(study: Study) -> int:
+    """Trials in every participant's list: the regular ones and the catch trials."""
+    return study.trials_per_participant + int(study.config.get("catch_trials", 0))
 
 
 def record_vote(participant: Participant, position: int, side: str, response_ms: int | None) -> VoteOutcome:
     """Store one vote, exactly once.
 
+    Trials are answered strictly in order, so the current trial is the first unanswered one.
     The same choice sent again is a success that stores nothing; a different choice for an
     answered trial, a trial out of order, or a trial that is not this participant's is refused.
     """
@@ -137,26 +139,27 @@ def record_vote(participant: Participant, position: int, side: str, response_ms:
         raise VoteRefused(400, f"side must be one of {Vote.Side.values}, got {side!r}")
     if participant.consented_at is None:
         raise VoteRefused(403, "consent has not been given")
-    trial = participant.trials.select_related("left", "right").filter(position=position).first()
-    if trial is None:
-        raise VoteRefused(404, f"this participant has no trial {position}")
-    existing = Vote.objects.filter(trial=trial).first()
-    if existing is not None:
+    current = current_trial(participant)
+    if current is None or position < current.position:
+        existing = Vote.objects.filter(trial__participant=participant, trial__position=position).first()
+        if existing is None:
+            raise VoteRefused(404, f"this participant has no trial {position}")
         return _same_or_conflict(existing, side)
-    nxt = current_trial(participant)
-    if nxt is None or nxt.position != position:
+    if position != current.position:
+        if not participant.trials.filter(position=position).exists():
+            raise VoteRefused(404, f"this participant has no trial {position}")
         raise VoteRefused(409, f"trial {position} is not the current trial")
-    chosen = trial.left if side == Vote.Side.LEFT else trial.right
+    chosen = current.left if side == Vote.Side.LEFT else current.right
     try:
         with transaction.atomic():
-            Vote.objects.create(trial=trial, side=side, chosen_system_id=chosen.system_id, response_ms=response_ms)
-            if not participant.trials.filter(vote__isnull=True).exists():
+            Vote.objects.create(trial=current, side=side, chosen_system_id=chosen.system_id, response_ms=response_ms)
+            if position >= total_trials(participant.study):
                 Participant.objects.filter(pk=participant.pk, finished_at__isnull=True).update(
                     finished_at=timezone.now()
                 )
     except IntegrityError:
         # A concurrent request stored a vote for this trial first: its choice stands.
-        return _same_or_conflict(Vote.objects.get(trial=trial), side)
+        return _same_or_conflict(Vote.objects.get(trial=current), side)
     return VoteOutcome.STORED
 
 

@@ -91,12 +91,13 @@ def participant_page(request: HttpRequest, token: str) -> HttpResponse:
             "colorstudy/consent.html",
             {"study": study, "form": ConsentForm(), "action": f"/p/{participant.token}/consent/"},
         )
-    trial = services.current_trial(participant)
-    if trial is None:
+    upcoming = services.next_trials(participant, 2)
+    if not upcoming:
         services.finish(participant)
         return render(request, "colorstudy/complete.html", {"study": study, "participant": participant})
-    done, total = services.progress(participant)
-    upcoming = participant.trials.filter(position=trial.position + 1).select_related("left", "right").first()
+    trial = upcoming[0]
+    # Trials are answered in order: the current position says how many are done.
+    done, total = trial.position - 1, services.total_trials(study)
     return render(
         request,
         "colorstudy/trial.html",
@@ -107,7 +108,7 @@ def participant_page(request: HttpRequest, token: str) -> HttpResponse:
             "number": done + 1,
             "total": total,
             "percent": round(100 * done / total) if total else 0,
-            "upcoming": upcoming,
+            "upcoming": upcoming[1] if len(upcoming) > 1 else None,
         },
     )
 
