@@ -51,6 +51,14 @@ def _fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from .infer import export_checkpoint
+
+    path = export_checkpoint(Path(args.model), Path(args.output))
+    print(f"{path}: {path.stat().st_size / 1e6:.1f} MB")  # noqa: T201
+    return 0
+
+
 def _bins(args: argparse.Namespace) -> int:
     from .color import gamut_bins
 
@@ -105,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("name", choices=("zhang2016",))
     f.add_argument("--dest")
     f.set_defaults(func=_fetch)
+
+    x = sub.add_parser("export", help="keep only what colorizing needs (weights, config, bins): a small file")
+    x.add_argument("--model", required=True)
+    x.add_argument("--output", required=True)
+    x.set_defaults(func=_export)
 
     b = sub.add_parser("bins", help="count the in-gamut ab bins")
     b.add_argument("--grid", type=int, default=10)

@@ -103,6 +103,16 @@ def read_checkpoint(path: Path) -> tuple[ModelConfig, dict, ColorBins | None, in
     return config, ckpt["model"], bins, int(ckpt.get("config", {}).get("image_size", NET_SIZE))
 
 
+def export_checkpoint(source: Path, target: Path) -> Path:
+    """Write the inference part of a training checkpoint (no optimizer, RNG or history)."""
+    config, state, bins, size = read_checkpoint(source)
+    ckpt = torch.load(source, map_location="cpu", weights_only=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": state, "model_config": ckpt["model_config"], "bins": ckpt.get("bins"),
+                "config": ckpt.get("config", {"image_size": size}), "step": ckpt.get("step")}, target)
+    return target
+
+
 @dataclass
 class ColorizeResult:
     written: list[Path] = field(default_factory=list)

@@ -42,9 +42,15 @@ class ExternalIds:
         """Prolific's URL parameters (PROLIFIC_PID, STUDY_ID, SESSION_ID), trimmed to the field sizes."""
 
         def get(name: str) -> str:
-            return str(query.get(name, "")).strip()[:100]
+            # Printable characters only: PostgreSQL refuses NUL bytes, and ids are printable anyway.
+            return clean_text(str(query.get(name, "")), 100).strip()
 
         return cls(get("PROLIFIC_PID"), get("STUDY_ID"), get("SESSION_ID"))
+
+
+def clean_text(value: str, limit: int) -> str:
+    """Printable characters only, trimmed to ``limit``: what may be stored from a request header."""
+    return "".join(ch for ch in value if ch.isprintable())[:limit]
 
 
 def find_participant(study: Study, external: ExternalIds) -> Participant | None:
@@ -81,7 +87,7 @@ def assign_participant(study: Study, external: ExternalIds, user_agent: str = ""
             free.external_id = external.participant
             free.external_study_id = external.study
             free.external_session_id = external.session
-            free.user_agent = user_agent[:500]
+            free.user_agent = clean_text(user_agent, 500)
             free.save(
                 update_fields=[
                     "assigned_at",
@@ -106,7 +112,7 @@ def give_consent(participant: Participant, user_agent: str = "") -> None:
         return
     now = timezone.now()
     Participant.objects.filter(pk=participant.pk, consented_at__isnull=True).update(
-        consented_at=now, assigned_at=participant.assigned_at or now, user_agent=user_agent[:500]
+        consented_at=now, assigned_at=participant.assigned_at or now, user_agent=clean_text(user_agent, 500)
     )
     participant.refresh_from_db(fields=["consented_at", "assigned_at", "user_agent"])
 

@@ -1,18 +1,33 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, register_converter
 
 from . import views
+
+
+class TokenConverter:
+    """Opaque tokens are URL-safe base64: anything else is a 404 before the database sees it."""
+
+    regex = "[A-Za-z0-9_-]{8,32}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(TokenConverter, "token")
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("study/<slug:slug>/", views.open_link, name="open_link"),
-    path("p/<str:token>/", views.participant_page, name="participant"),
-    path("p/<str:token>/consent/", views.consent, name="consent"),
-    path("p/<str:token>/vote/", views.vote, name="vote"),
-    path("img/<str:token>.png", views.stimulus_image, name="stimulus"),
+    path("p/<token:token>/", views.participant_page, name="participant"),
+    path("p/<token:token>/consent/", views.consent, name="consent"),
+    path("p/<token:token>/vote/", views.vote, name="vote"),
+    path("img/<token:token>.png", views.stimulus_image, name="stimulus"),
     path("staff/study/<slug:slug>/", views.status_page, name="status"),
     path("admin/", admin.site.urls),
 ]

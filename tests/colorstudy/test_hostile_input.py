@@ -83,3 +83,15 @@ def test_the_vote_rate_limit_answers_429(study, settings):
     codes = [client.post(f"/p/{participant.token}/vote/", {"position": 1, "side": "left"}).status_code for _ in range(5)]
     assert codes[:3] == [302, 302, 302] and codes[3:] == [429, 429]
     assert Vote.objects.count() == 1
+
+
+def test_nul_bytes_and_control_characters_never_reach_the_database(study):
+    client = Client()
+    for url in ("/p/%00/vote/", "/p/abc%00def/", "/img/%00.png", "/study/%00/"):
+        assert client.post(url, {"position": 1, "side": "left"}).status_code in (404, 405)
+        assert client.get(url).status_code in (404, 405)
+    response = client.post(f"/study/{study.slug}/?PROLIFIC_PID=ab%00c%0A", {"consent": "on"},
+                           HTTP_USER_AGENT="agent\x00\x07")
+    assert response.status_code == 302
+    participant = Participant.objects.get(external_id="abc")
+    assert participant.user_agent == "agent"
