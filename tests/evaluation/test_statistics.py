@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from evaluation.__main__ import main
-from evaluation.clustered import mixed_model, participant_level_test
+from evaluation.clustered import participant_level_test
 from evaluation.power import exact_power, plan_study
 from evaluation.preference import preference_test, side_bias
 from evaluation.ranking import holm
@@ -80,18 +80,6 @@ def test_clustered_tests_keep_their_false_positive_rate_where_the_pooled_test_do
         t_test += participant_level_test(table).t_pvalue < 0.05
     assert pooled / runs > 0.3  # far above alpha: individual taste masquerades as a preference
     assert t_test / runs < 0.09  # near alpha
-
-
-def test_the_mixed_model_is_not_fooled_by_individual_taste_but_finds_a_real_effect():
-    rng = np.random.default_rng(1)
-    false_positives = 0
-    for _ in range(20):
-        df = load_votes(simulate(rng, n_participants=8, taste_sd=1.0))
-        false_positives += mixed_model(pair_votes(df, "a", "b")).pvalue < 0.05
-    assert false_positives <= 4
-    strong = load_votes(simulate(rng, n_participants=20, taste_sd=0.3, effect=0.8))
-    res = mixed_model(pair_votes(strong, "a", "b"))
-    assert res.pvalue < 0.001 and res.proportion > 0.6 and res.random_effects == ("participant", "image")
 
 
 def test_side_bias_is_measured_from_left_choices():
