@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: venv browser lint test test-sqlite test-postgres demo bench clean
+.PHONY: venv browser lint test demo bench fixtures reproduce clean
 
 venv: $(STAMP)
 
@@ -38,7 +38,41 @@ demo: venv
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 bench: venv
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/train_throughput.py
+	$(BIN)/python bench/inference.py
+	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/load.py
+	$(BIN)/python bench/load.py --database-url postgres://postgres@127.0.0.1:5432/test
+
+LFW ?= ../shared/data/lfw-deepfunneled
+CC  := $(BIN)/python -m colorcore
+
+# The demo's models and colorizations in fixtures/: small CPU variants (width 0.25, 128 px),
+# about 10 minutes on a 2-core CPU. `make reproduce` trains the paper's full-size networks.
+fixtures: venv
+	$(CC) train --data $(LFW) --out runs/ce-w025 --loss ce --width 0.25 --image-size 128 --batch-size 16 --lr 3e-4 --epochs 4
+	$(CC) train --data $(LFW) --out runs/l2-w025 --loss l2 --width 0.25 --image-size 128 --batch-size 16 --lr 3e-4 --epochs 4
+	$(CC) export --model runs/ce-w025/last.pt --output fixtures/models/cross-entropy-w025.pt
+	$(CC) export --model runs/l2-w025/last.pt --output fixtures/models/l2-w025.pt
+	$(CC) colorize --model fixtures/models/cross-entropy-w025.pt --input fixtures/lfw-test-sample --output fixtures/demo/cross-entropy
+	$(CC) colorize --model fixtures/models/l2-w025.pt --input fixtures/lfw-test-sample --output fixtures/demo/l2
+
+# The seed study end to end from raw LFW: the full-size eccv16 networks (cross-entropy and L2),
+# their test-split metrics, colorizations and a study. Hours on a CPU; use --device cuda where there is one.
+EPOCHS ?= 2
+reproduce: venv
+	$(CC) train --data $(LFW) --out runs/ce --loss ce --epochs $(EPOCHS) --resume
+	$(CC) train --data $(LFW) --out runs/l2 --loss l2 --epochs $(EPOCHS) --resume
+	$(CC) evaluate --model runs/ce/last.pt --data $(LFW) --temperature 0.38 > runs/eval-ce-t038.json
+	$(CC) evaluate --model runs/ce/last.pt --data $(LFW) --temperature 0.6 > runs/eval-ce-t060.json
+	$(CC) evaluate --model runs/l2/last.pt --data $(LFW) > runs/eval-l2.json
+	$(CC) colorize --model runs/ce/last.pt --input fixtures/lfw-test-sample --output runs/colorized/cross-entropy
+	$(CC) colorize --model runs/l2/last.pt --input fixtures/lfw-test-sample --output runs/colorized/l2
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py generate_pairs --study reproduction --replace --system cross_entropy=runs/colorized/cross-entropy \
+	    --system l2=runs/colorized/l2 --participants 6 --trials 30 --seed 1 --catch-rate 0.1 --ground-truth fixtures/lfw-test-sample
+	@echo "Votes are cast by people: open http://127.0.0.1:8000/study/reproduction/ (make demo serves the site), then"
+	@echo "  $(BIN)/python manage.py report --study reproduction"
 
 clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache
