@@ -16,7 +16,6 @@ import argparse
 import http.client
 import multiprocessing as mp
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -25,73 +24,18 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-POSITION = re.compile(r'name="position" value="(\d+)"')
+sys.path.insert(0, str(ROOT))
 
-
-class Session:
-    """One participant's browser: a keep-alive connection and its cookies."""
-
-    def __init__(self, port: int) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self.cookies: dict[str, str] = {}
-        self.latencies: list[float] = []
-
-    def request(self, method: str, path: str, body: str | None = None) -> tuple[int, str, dict]:
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()), "Host": "127.0.0.1"}
-        if body is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            headers["Referer"] = "http://127.0.0.1/"
-        start = time.perf_counter()
-        self.conn.request(method, path, body=body, headers=headers)
-        response = self.conn.getresponse()
-        data = response.read().decode("utf-8", "replace")
-        self.latencies.append(time.perf_counter() - start)
-        for header, value in response.getheaders():
-            if header.lower() == "set-cookie":
-                name, _, rest = value.partition("=")
-                self.cookies[name] = rest.split(";")[0]
-        return response.status, data, dict(response.getheaders())
-
-
-def participant(port: int, slug: str, out: dict) -> None:
-    s = Session(port)
-    status, page, _ = s.request("GET", f"/study/{slug}/")
-    token = CSRF.search(page).group(1)
-    status, _, headers = s.request("POST", f"/study/{slug}/", f"csrfmiddlewaretoken={token}&consent=on")
-    if status != 302:
-        out["errors"] += 1
-        return
-    home = urlsplit(headers["Location"]).path
-    acked = []
-    while True:
-        status, page, _ = s.request("GET", home)
-        match = POSITION.search(page)
-        if status != 200:
-            out["errors"] += 1
-            return
-        if not match:
-            break  # completion page
-        position = match.group(1)
-        csrf = CSRF.search(page).group(1)
-        side = "left" if int(position) % 2 else "right"
-        status, _, _ = s.request("POST", f"{home}vote/", f"csrfmiddlewaretoken={csrf}&position={position}&side={side}&response_ms=900")
-        if status == 302:
-            acked.append((home.strip("/").split("/")[-1], int(position), side))
-        else:
-            out["errors"] += 1
-    out["acked"].extend(acked)
-    out["latencies"].extend(s.latencies)
+from tests.simulated import Outcome, Session, run_participant  # noqa: E402
 
 
 def generator(port: int, slug: str, participants: int, clients: int, queue: mp.Queue) -> None:
     """The load-generator process: ``clients`` threads, each running participants one after another."""
-    out = {"errors": 0, "acked": [], "latencies": []}
+    out = Outcome()
     lock = threading.Lock()
     remaining = list(range(participants))
 
@@ -102,9 +46,9 @@ def generator(port: int, slug: str, participants: int, clients: int, queue: mp.Q
                     return
                 remaining.pop()
             try:
-                participant(port, slug, out)
+                run_participant(port, slug, out)
             except Exception:  # a broken connection is an error of the run, not of the benchmark
-                out["errors"] += 1
+                out.errors += 1
 
     threads = [threading.Thread(target=worker) for _ in range(clients)]
     start = time.perf_counter()
@@ -112,8 +56,8 @@ def generator(port: int, slug: str, participants: int, clients: int, queue: mp.Q
         t.start()
     for t in threads:
         t.join()
-    out["elapsed"] = time.perf_counter() - start
-    queue.put(out)
+    queue.put({"elapsed": time.perf_counter() - start, "acked": out.acknowledged, "errors": out.errors,
+               "latencies": out.latencies})
 
 
 def trivial(port: int, n: int, clients: int, queue: mp.Queue) -> None:

@@ -279,7 +279,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool | None = Non
                     metrics.flush()
             if step % config.checkpoint_every == 0:
                 checkpoint()
-            if step >= total:
+            if config.max_steps and step >= total:
                 break
         else:
             epoch, in_epoch = epoch + 1, 0

@@ -1,0 +1,99 @@
+"""kill -9 the server under load, restart it, let clients retry: every acknowledged vote exactly once."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from ..conftest import ROOT, make_system_folders
+from ..simulated import Outcome, run_participant
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(env: dict, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "colorstudy.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+         "--log-level", "error"], env=env, cwd=ROOT, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("gunicorn did not start")
+
+
+def manage(env: dict, *args: str) -> str:
+    return subprocess.run([sys.executable, "manage.py", *args], env=env, cwd=ROOT, check=True, capture_output=True,
+                          text=True).stdout
+
+
+@pytest.fixture
+def site(tmp_path):
+    # The PostgreSQL pass of `make test` sets DATABASE_URL: the same test then runs on PostgreSQL.
+    database_url = os.environ.get("DATABASE_URL", "")
+    env = {**os.environ, "COLORSTUDY_DATA": str(tmp_path / "data"), "DEBUG": "0", "SECRET_KEY": "crash-test-" + "k" * 50,
+           "ALLOWED_HOSTS": "127.0.0.1", "RATE_LIMIT_START": "0", "RATE_LIMIT_VOTE": "0", "DATABASE_URL": database_url}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    manage(env, "migrate", "--noinput")
+    folders = make_system_folders(tmp_path / "systems", n_images=8)
+    slug = f"crash{os.getpid()}{int(time.time() * 1000) % 100000}"
+    manage(env, "generate_pairs", "--study", slug, "--system", f"a={folders['muted']}", "--system",
+           f"b={folders['vivid']}", "--participants", "24", "--trials", "8", "--show-links", "0")
+    return env, slug, tmp_path / "data" / "colorstudy.sqlite3"
+
+
+def stored_votes(env: dict, slug: str) -> list[tuple[str, int, str]]:
+    out = manage(env, "shell", "-c",
+                 "from colorstudy.models import Vote\n"
+                 f"for v in Vote.objects.filter(trial__participant__study__slug='{slug}').values_list("
+                 "'trial__participant__token', 'trial__position', 'side'): print(*v)")
+    return [(t, int(p), s) for t, p, s in (line.split() for line in out.splitlines() if line.count(" ") == 2)]
+
+
+def test_a_killed_server_loses_no_acknowledged_vote_and_duplicates_none(site):
+    env, slug, sqlite_path = site
+    port = free_port()
+    server = start_server(env, port)
+    out = Outcome()
+    deadline = time.monotonic() + 120
+    threads = [threading.Thread(target=run_participant, args=(port, slug, out, deadline)) for _ in range(12)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(2):  # two crashes in the middle of the load
+            time.sleep(0.8)
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+            time.sleep(0.3)
+            server = start_server(env, port)
+        for t in threads:
+            t.join(timeout=150)
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+    assert out.retries > 0, "the crashes should have interrupted some requests"
+    assert out.errors == 0
+    stored = stored_votes(env, slug)
+    assert len(stored) == len(set((t, p) for t, p, _ in stored))  # one vote per trial
+    acknowledged = set(out.acknowledged)
+    assert acknowledged <= set(stored)  # nothing acknowledged was lost
+    assert len(stored) == 12 * 8  # every participant finished, retries added nothing
+    if env["DATABASE_URL"] == "":
+        with sqlite3.connect(sqlite_path) as db:
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -1,0 +1,99 @@
+"""Simulated participants over real HTTP, for the load benchmark and the crash test.
+
+A participant is a keep-alive connection with its cookies that goes through the real flow:
+open link -> consent -> GET trial -> POST vote -> ... -> completion page. With ``retry_until``
+set, every request that fails at the connection level (server killed, restarting) is sent again
+until it gets an answer, as a browser's user would reload.
+"""
+from __future__ import annotations
+
+import http.client
+import re
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+POSITION = re.compile(r'name="position" value="(\d+)"')
+
+
+class Session:
+    def __init__(self, port: int, retry_until: float | None = None) -> None:
+        self.port = port
+        self.retry_until = retry_until
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.cookies: dict[str, str] = {}
+        self.latencies: list[float] = []
+        self.retries = 0
+
+    def _once(self, method: str, path: str, body: str | None) -> tuple[int, str, dict]:
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()), "Host": "127.0.0.1"}
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        start = time.perf_counter()
+        self.conn.request(method, path, body=body, headers=headers)
+        response = self.conn.getresponse()
+        data = response.read().decode("utf-8", "replace")
+        self.latencies.append(time.perf_counter() - start)
+        for header, value in response.getheaders():
+            if header.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                self.cookies[name] = rest.split(";")[0]
+        return response.status, data, dict(response.getheaders())
+
+    def request(self, method: str, path: str, body: str | None = None) -> tuple[int, str, dict]:
+        while True:
+            try:
+                status, data, headers = self._once(method, path, body)
+                if status in (502, 503) and self.retry_until:  # a proxy would say the server is down
+                    raise ConnectionError(status)
+                return status, data, headers
+            except (OSError, http.client.HTTPException):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                if self.retry_until is None or time.monotonic() > self.retry_until:
+                    raise
+                self.retries += 1
+                time.sleep(0.05)
+
+
+@dataclass
+class Outcome:
+    acknowledged: list[tuple[str, int, str]] = field(default_factory=list)  # (token, position, side)
+    errors: int = 0
+    latencies: list[float] = field(default_factory=list)
+    retries: int = 0
+
+
+def run_participant(port: int, slug: str, out: Outcome, retry_until: float | None = None) -> None:
+    """One whole session; acknowledged votes (302 answers) are appended to ``out``."""
+    s = Session(port, retry_until)
+    try:
+        _, page, _ = s.request("GET", f"/study/{slug}/")
+        token = CSRF.search(page).group(1)
+        status, _, headers = s.request("POST", f"/study/{slug}/", f"csrfmiddlewaretoken={token}&consent=on")
+        if status != 302:
+            out.errors += 1
+            return
+        home = urlsplit(headers["Location"]).path
+        participant = home.strip("/").split("/")[-1]
+        while True:
+            status, page, _ = s.request("GET", home)
+            if status != 200:
+                out.errors += 1
+                return
+            match = POSITION.search(page)
+            if not match:
+                return  # the completion page
+            position = int(match.group(1))
+            csrf = CSRF.search(page).group(1)
+            side = "left" if position % 2 else "right"
+            body = f"csrfmiddlewaretoken={csrf}&position={position}&side={side}&response_ms=900"
+            status, _, _ = s.request("POST", f"{home}vote/", body)
+            if status == 302:
+                out.acknowledged.append((participant, position, side))
+            else:
+                out.errors += 1
+    finally:
+        out.latencies.extend(s.latencies)
+        out.retries += s.retries
