@@ -14,3 +14,4 @@ class VoteForm(forms.Form):
     side = forms.ChoiceField(choices=Vote.Side.choices)
     # Measured in the browser; absent without JavaScript. An hour caps absurd values.
     response_ms = forms.IntegerField(min_value=0, max_value=3_600_000, required=False)
+    displayed_ms = forms.IntegerField(min_value=0, max_value=3_600_000, required=False)

@@ -64,6 +64,8 @@ class StudyOptions:
     strict: bool = False  # stop at the first bad image instead of skipping it
     add_participants: bool = False
     replace: bool = False
+    exposure_ms: int | None = None  # exposure-limited trials: the pair is hidden after this long
+    break_every: int | None = None  # a pause screen every this many trials
     config: dict = field(default_factory=dict)
 
 
@@ -92,6 +94,10 @@ def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.
         raise GenerationError(f"--add-participants: there is no study {opts.slug!r}")
     if opts.participants < 1 or opts.trials < 1:
         raise GenerationError("--participants and --trials must be at least 1")
+    if opts.exposure_ms is not None and not 50 <= opts.exposure_ms <= 60_000:
+        raise GenerationError(f"exposure must be between 50 and 60000 ms, got {opts.exposure_ms}")
+    if opts.break_every is not None and opts.break_every < 1:
+        raise GenerationError(f"breaks must come every 1 or more trials, got {opts.break_every}")
     names = [s.name for s in opts.systems]
     if len(set(names)) != len(names) or len(names) < 2:
         raise GenerationError(f"give at least two systems with distinct names, got {names}")
@@ -124,7 +130,16 @@ def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.
                 catch_rate=opts.catch_rate,
                 catch_max_fail_rate=opts.catch_max_fail_rate,
                 completion_url=opts.completion_url,
-                config={**opts.config, "size": opts.size, "catch_trials": n_catch},
+                config={
+                    **opts.config,
+                    "size": opts.size,
+                    "catch_trials": n_catch,
+                    "exposure_ms": opts.exposure_ms,
+                    "break_every": opts.break_every,
+                    "systems": {s.name: s.location for s in opts.systems},
+                    "participants": opts.participants,
+                    "seed": opts.seed,
+                },
             )
             systems = {
                 s.name: System.objects.create(study=study, name=s.name, source=s.location) for s in opts.systems

@@ -46,6 +46,18 @@ class Study(models.Model):
     def __str__(self) -> str:
         return self.slug
 
+    @property
+    def exposure_ms(self) -> int | None:
+        """Exposure-limited trials show the pair this long, then hide it until the choice."""
+        value = self.config.get("exposure_ms")
+        return int(value) if value else None
+
+    @property
+    def break_every(self) -> int | None:
+        """A pause screen after every this many trials."""
+        value = self.config.get("break_every")
+        return int(value) if value else None
+
 
 class System(models.Model):
     """A colorization method compared in a study. Its name never reaches a participant."""
@@ -111,6 +123,7 @@ class Participant(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     user_agent = models.CharField(max_length=500, blank=True)
     completion_code = models.CharField(max_length=20, default=new_completion_code)
+    breaks_taken = models.PositiveIntegerField(default=0, help_text="Pause screens the participant has passed.")
 
     class Meta:
         ordering = ["study", "slot"]
@@ -155,6 +168,9 @@ class Vote(models.Model):
     side = models.CharField(max_length=5, choices=Side.choices)
     chosen_system = models.ForeignKey(System, on_delete=models.RESTRICT, related_name="+")
     response_ms = models.PositiveIntegerField(null=True, blank=True, help_text="Measured in the browser.")
+    displayed_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text="How long the pair was visible (exposure-limited studies), measured in the browser."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

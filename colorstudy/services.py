@@ -134,7 +134,23 @@ def total_trials(study: Study) -> int:
     return study.trials_per_participant + int(study.config.get("catch_trials", 0))
 
 
-def record_vote(participant: Participant, position: int, side: str, response_ms: int | None) -> VoteOutcome:
+def break_due(participant: Participant, answered: int) -> bool:
+    """Whether a pause screen comes before the next trial (after every ``break_every`` answers)."""
+    every = participant.study.break_every
+    return bool(every) and answered > 0 and participant.breaks_taken < answered // every
+
+
+def take_break(participant: Participant) -> None:
+    """The participant is ready to go on after the pause screen."""
+    every = participant.study.break_every
+    if not every:
+        return
+    answered = participant.trials.filter(vote__isnull=False).count()
+    Participant.objects.filter(pk=participant.pk).update(breaks_taken=answered // every)
+
+
+def record_vote(participant: Participant, position: int, side: str, response_ms: int | None,
+                displayed_ms: int | None = None) -> VoteOutcome:
     """Store one vote, exactly once.
 
     Trials are answered strictly in order, so the current trial is the first unanswered one.
@@ -158,7 +174,10 @@ def record_vote(participant: Participant, position: int, side: str, response_ms:
     chosen = current.left if side == Vote.Side.LEFT else current.right
     try:
         with transaction.atomic():
-            Vote.objects.create(trial=current, side=side, chosen_system_id=chosen.system_id, response_ms=response_ms)
+            Vote.objects.create(
+                trial=current, side=side, chosen_system_id=chosen.system_id, response_ms=response_ms,
+                displayed_ms=displayed_ms,
+            )
             if position >= total_trials(participant.study):
                 Participant.objects.filter(pk=participant.pk, finished_at__isnull=True).update(
                     finished_at=timezone.now()

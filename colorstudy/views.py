@@ -1,6 +1,7 @@
 """Thin views: parse the request, call a service, answer with a page or a redirect."""
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -98,6 +99,9 @@ def participant_page(request: HttpRequest, token: str) -> HttpResponse:
     trial = upcoming[0]
     # Trials are answered in order: the current position says how many are done.
     done, total = trial.position - 1, services.total_trials(study)
+    if services.break_due(participant, done):
+        return render(request, "colorstudy/break.html", {"study": study, "participant": participant, "done": done,
+                                                          "total": total})
     return render(
         request,
         "colorstudy/trial.html",
@@ -144,10 +148,18 @@ def vote(request: HttpRequest, token: str) -> HttpResponse:
         return _message(request, 403, "This study is closed", "Votes are no longer accepted.", participant.study)
     try:
         services.record_vote(
-            participant, form.cleaned_data["position"], form.cleaned_data["side"], form.cleaned_data["response_ms"]
+            participant, form.cleaned_data["position"], form.cleaned_data["side"], form.cleaned_data["response_ms"],
+            form.cleaned_data["displayed_ms"],
         )
     except services.VoteRefused as refused:
         return _message(request, refused.status, "This answer was not accepted", refused.message, participant.study)
+    return redirect("participant", token=participant.token)
+
+
+@require_POST
+def continue_after_break(request: HttpRequest, token: str) -> HttpResponse:
+    participant = _participant(token)
+    services.take_break(participant)
     return redirect("participant", token=participant.token)
 
 
@@ -172,9 +184,11 @@ def status_page(request: HttpRequest, slug: str) -> HttpResponse:
     total = sum(n for _, n in status.tallies)
     bars = [(name, n, round(100 * n / total, 1) if total else 0.0) for name, n in status.tallies]
     open_url = request.build_absolute_uri(f"/study/{study.slug}/")
-    return render(
-        request, "colorstudy/status.html", {"study": study, "status": status, "bars": bars, "open_url": open_url}
-    )
+    context = {
+        "study": study, "status": status, "bars": bars, "open_url": open_url,
+        "config_json": json.dumps(study.config, indent=2, sort_keys=True),
+    }
+    return render(request, "colorstudy/status.html", context)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -6,6 +6,15 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from colorstudy.generation import GenerationError, StudyOptions, SystemSpec, generate_study
+from colorstudy.studyconfig import load_study_config
+
+# Defaults of the options that a --config file may also set; a flag given on the command line wins.
+DEFAULTS = {
+    "seed": 0, "catch_rate": 0.0, "catch_max_fail_rate": 0.5, "ground_truth": None, "images": None, "title": "",
+    "question": "Which of these two images looks more realistic?", "instructions": "", "completion_url": "",
+    "size": 256, "draft": False, "exposure_ms": None, "break_every": None,
+}
+REQUIRED = ("study", "participants", "trials")
 
 
 class Command(BaseCommand):
@@ -15,27 +24,27 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--study", required=True, help="slug of the study (used in its open link)")
+        parser.add_argument("--config", type=Path, help="a TOML study file (see colorstudy/studyconfig.py); flags override it")
+        parser.add_argument("--study", help="slug of the study (used in its open link)")
         parser.add_argument(
-            "--system",
-            action="append",
-            default=[],
-            metavar="NAME=DIR|NAME=model:SPEC",
+            "--system", action="append", default=None, metavar="NAME=DIR|NAME=model:SPEC",
             help="a system: a folder of colorizations, or a colorcore model spec colorized from --images",
         )
-        parser.add_argument("--participants", type=int, required=True, help="number of participant lists")
-        parser.add_argument("--trials", type=int, required=True, help="regular trials per participant")
-        parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument("--catch-rate", type=float, default=0.0, help="share of catch trials among all trials")
-        parser.add_argument("--catch-max-fail-rate", type=float, default=0.5, help="exclusion threshold")
+        parser.add_argument("--participants", type=int, help="number of participant lists")
+        parser.add_argument("--trials", type=int, help="regular trials per participant")
+        parser.add_argument("--seed", type=int)
+        parser.add_argument("--catch-rate", type=float, help="share of catch trials among all trials")
+        parser.add_argument("--catch-max-fail-rate", type=float, help="exclusion threshold (default 0.5)")
         parser.add_argument("--ground-truth", type=Path, help="folder of the real photos (for catch trials)")
         parser.add_argument("--images", type=Path, help="photos to colorize for systems given as models")
-        parser.add_argument("--title", default="")
-        parser.add_argument("--question", default="Which of these two images looks more realistic?")
-        parser.add_argument("--instructions", default="")
-        parser.add_argument("--completion-url", default="", help="where finished participants are sent")
-        parser.add_argument("--size", type=int, default=256, help="longest side of every stimulus, in pixels")
-        parser.add_argument("--draft", action="store_true", help="keep the study closed to participants")
+        parser.add_argument("--title")
+        parser.add_argument("--question")
+        parser.add_argument("--instructions")
+        parser.add_argument("--completion-url", help="where finished participants are sent")
+        parser.add_argument("--size", type=int, help="longest side of every stimulus, in pixels (default 256)")
+        parser.add_argument("--exposure-ms", type=int, help="show each pair this long, then hide it until the choice")
+        parser.add_argument("--break-every", type=int, help="a pause screen every this many trials")
+        parser.add_argument("--draft", action="store_true", default=None, help="keep the study closed to participants")
         parser.add_argument("--strict", action="store_true", help="stop at the first bad image instead of skipping")
         group = parser.add_mutually_exclusive_group()
         group.add_argument("--add-participants", action="store_true", help="add lists to an existing study")
@@ -45,22 +54,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         try:
+            values = {**DEFAULTS, **(load_study_config(options["config"]) if options["config"] else {})}
+            values.update({k: v for k, v in options.items() if v is not None and k in {*DEFAULTS, *REQUIRED, "system"}})
+            missing = [f"--{name}" for name in REQUIRED if values.get(name) is None]
+            if missing:
+                raise CommandError(f"missing {', '.join(missing)} (give them as flags or in --config)")
             opts = StudyOptions(
-                slug=options["study"],
-                systems=[SystemSpec.parse(s) for s in options["system"]],
-                participants=options["participants"],
-                trials=options["trials"],
-                seed=options["seed"],
-                catch_rate=options["catch_rate"],
-                catch_max_fail_rate=options["catch_max_fail_rate"],
-                ground_truth=options["ground_truth"],
-                images=options["images"],
-                title=options["title"],
-                question=options["question"],
-                instructions=options["instructions"],
-                completion_url=options["completion_url"],
-                size=options["size"],
-                draft=options["draft"],
+                slug=values["study"],
+                systems=[SystemSpec.parse(s) for s in values.get("system") or []],
+                participants=values["participants"],
+                trials=values["trials"],
+                **{k: values[k] for k in DEFAULTS},
                 strict=options["strict"],
                 add_participants=options["add_participants"],
                 replace=options["replace"],
@@ -68,8 +72,10 @@ class Command(BaseCommand):
             result = generate_study(opts, progress=lambda msg: self.stdout.write(msg))
         except (GenerationError, ValueError) as exc:
             raise CommandError(str(exc)) from None
+        self._summary(result, options["base_url"].rstrip("/"), options["show_links"])
+
+    def _summary(self, result, base: str, show: int) -> None:
         study = result.study
-        base = options["base_url"].rstrip("/")
         for message in result.skipped:
             self.stderr.write(f"skipped: {message}")
         self.stdout.write(
@@ -81,7 +87,7 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write(f"Open link:  {base}/study/{study.slug}/   (add ?PROLIFIC_PID=... for Prolific)")
-        shown = result.created_participants[: options["show_links"]]
+        shown = result.created_participants[:show]
         if shown:
             self.stdout.write("Personal links:")
             for p in shown:

@@ -8,11 +8,25 @@
   var sent = false;
   var images = form.querySelectorAll(".choice img");
 
+  var exposure = parseInt(form.getAttribute("data-exposure-ms") || "0", 10);
+  var hiddenAt = null;
+  if (exposure) { form.classList.add("ready"); }
+
+  function hidePair() {
+    hiddenAt = performance.now();
+    form.elements["displayed_ms"].value = String(Math.round(hiddenAt - started));
+    var buttons = form.querySelectorAll(".choice");
+    for (var i = 0; i < buttons.length; i++) { buttons[i].classList.add("exposed-out"); }
+  }
+
   function startClock() {
     for (var i = 0; i < images.length; i++) {
       if (!images[i].complete) { return; }
     }
-    if (started === null) { started = performance.now(); }
+    if (started === null) {
+      started = performance.now();
+      if (exposure) { setTimeout(hidePair, exposure); }
+    }
   }
   for (var i = 0; i < images.length; i++) { images[i].addEventListener("load", startClock); }
   startClock();
@@ -22,6 +36,9 @@
     sent = true;
     var ms = started === null ? "" : String(Math.round(performance.now() - started));
     form.elements["response_ms"].value = ms;
+    if (exposure && hiddenAt === null && started !== null) {
+      form.elements["displayed_ms"].value = String(Math.round(performance.now() - started));
+    }
     var hidden = document.createElement("input");
     hidden.type = "hidden";
     hidden.name = "side";

@@ -1,0 +1,108 @@
+"""Study designs as data: a TOML study file, pause screens, exposure-limited trials."""
+from __future__ import annotations
+
+import html
+import io
+import json
+import re
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from colorstudy.models import Study, Vote
+
+from .helpers import make_study
+from .test_participant_flow import start, vote
+
+pytestmark = pytest.mark.django_db
+
+
+def write_config(tmp_path, folders, extra: str = "") -> str:
+    path = tmp_path / "study.toml"
+    path.write_text(
+        f'''slug = "toml"
+title = "From a file"
+question = "Which one looks real?"
+participants = 3
+trials = 6
+seed = 5
+
+[systems]
+muted = "{folders['muted']}"
+vivid = "{folders['vivid']}"
+
+[catch]
+rate = 0.25
+ground_truth = "{folders['truth']}"
+
+[exposure]
+ms = 1000
+
+[breaks]
+every = 2
+{extra}'''
+    )
+    return str(path)
+
+
+def test_a_study_file_sets_every_option_and_is_stored_with_the_study(system_folders, tmp_path, django_user_model):
+    call_command("generate_pairs", "--config", write_config(tmp_path, system_folders), stdout=io.StringIO())
+    study = Study.objects.get(slug="toml")
+    assert (study.title, study.question, study.trials_per_participant, study.seed) == ("From a file", "Which one looks real?", 6, 5)
+    assert study.participants.count() == 3 and study.config["catch_trials"] == 2
+    assert study.exposure_ms == 1000 and study.break_every == 2
+    assert set(study.config["systems"]) == {"muted", "vivid"}
+    staff = django_user_model.objects.create_user("r", password="pw-123456", is_staff=True)
+    client = Client()
+    client.force_login(staff)
+    page = html.unescape(client.get("/staff/study/toml/").content.decode())
+    assert '"exposure_ms": 1000' in page and '"break_every": 2' in page
+
+
+def test_flags_override_the_study_file(system_folders, tmp_path):
+    config = write_config(tmp_path, system_folders)
+    call_command("generate_pairs", "--config", config, "--participants", "5", "--trials", "4", stdout=io.StringIO())
+    study = Study.objects.get(slug="toml")
+    assert study.participants.count() == 5 and study.trials_per_participant == 4
+
+
+def test_an_unknown_setting_is_named_in_the_error(system_folders, tmp_path):
+    config = write_config(tmp_path, system_folders, extra="[breaks2]\nevery = 3\n")
+    with pytest.raises(CommandError, match="unknown setting 'breaks2.every'"):
+        call_command("generate_pairs", "--config", config)
+    (tmp_path / "broken.toml").write_text("slug = ")
+    with pytest.raises(CommandError, match="broken.toml: not valid TOML"):
+        call_command("generate_pairs", "--config", str(tmp_path / "broken.toml"))
+
+
+def test_a_pause_screen_comes_every_n_trials_and_continue_goes_on(system_folders):
+    study = make_study(system_folders, participants=1, trials=5, break_every=2)
+    client = Client()
+    participant = start(client, study)
+    vote(client, participant, 1, "left")
+    assert b'name="position" value="2"' in client.get(f"/p/{participant.token}/").content
+    vote(client, participant, 2, "left")
+    page = client.get(f"/p/{participant.token}/")
+    assert b"break" in page.content and b'name="position"' not in page.content
+    again = client.get(f"/p/{participant.token}/").content  # a reload keeps the pause
+    assert b"break" in again and b'name="position"' not in again
+    assert client.post(f"/p/{participant.token}/continue/").status_code == 302
+    assert b'name="position" value="3"' in client.get(f"/p/{participant.token}/").content
+
+
+def test_exposure_limited_trials_say_they_need_javascript_and_store_the_displayed_time(system_folders):
+    study = make_study(system_folders, participants=1, trials=3, exposure_ms=800)
+    client = Client()
+    participant = start(client, study)
+    page = client.get(f"/p/{participant.token}/").content.decode()
+    assert 'data-exposure-ms="800"' in page and "<noscript>" in page and "needs JavaScript" in page
+    assert re.search(r'class="needs-js"', page)
+    client.post(f"/p/{participant.token}/vote/", {"position": 1, "side": "left", "response_ms": 1500, "displayed_ms": 801})
+    assert Vote.objects.get().displayed_ms == 801
+
+
+def test_out_of_range_exposure_is_refused(system_folders):
+    with pytest.raises(CommandError, match="exposure must be between 50 and 60000 ms"):
+        make_study(system_folders, exposure_ms=5)
+    assert json.dumps(list(Study.objects.values_list("slug", flat=True))) == "[]"

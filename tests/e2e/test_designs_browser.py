@@ -1,0 +1,40 @@
+"""Exposure-limited trials and pause screens in headless Chromium."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+from colorstudy.models import Vote
+
+from ..colorstudy.helpers import make_study
+from .test_participant_browser import wait_for_trial
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_pair_disappears_after_the_exposure_and_the_displayed_time_is_stored(live_server, browser, system_folders):
+    study = make_study(system_folders, participants=1, trials=3, exposure_ms=400, break_every=2)
+    browser.get(f"{live_server.url}/study/{study.slug}/")
+    browser.find_element(By.NAME, "consent").click()
+    browser.find_element(By.CSS_SELECTOR, "button.primary").click()
+    for number in (1, 2, 3):
+        if number == 3:  # the pause screen after two trials
+            WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "continue"))
+            browser.find_element(By.ID, "continue").click()
+        wait_for_trial(browser, number, 3)
+        image = browser.find_element(By.CSS_SELECTOR, '[data-side="left"] img')
+        assert image.is_displayed()
+        WebDriverWait(browser, 5).until(
+            lambda b, img=image: b.execute_script("return getComputedStyle(arguments[0]).visibility", img) == "hidden"
+        )
+        time.sleep(0.1)
+        browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
+    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "completion-code"))
+    votes = list(Vote.objects.order_by("trial__position"))
+    assert len(votes) == 3
+    for v in votes:
+        assert 350 <= v.displayed_ms <= 1500 and v.response_ms >= v.displayed_ms
