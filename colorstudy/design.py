@@ -60,20 +60,22 @@ def participant_trials(
     seed: int,
     catch_images: Sequence[str] = (),
     n_catch: int = 0,
+    against: str | None = None,
 ) -> list[TrialSpec]:
     """The ordered trial list of participant ``slot`` (0-based). See the module docstring."""
-    _check(images, systems, trials, catch_images, n_catch)
-    permutation, pairs = _dealing_order(images, systems, seed)
+    _check(images, systems, trials, catch_images, n_catch, against)
+    permutation, pairs = _dealing_order(images, systems, seed, against)
     return _one_list(slot, permutation, pairs, trials, seed, list(catch_images), n_catch)
 
 
 def _dealing_order(
-    images: Sequence[str], systems: Sequence[str], seed: int
+    images: Sequence[str], systems: Sequence[str], seed: int, against: str | None = None
 ) -> tuple[list[str], list[tuple[str, str]]]:
     base = random.Random(seed)
     permutation = list(images)
     base.shuffle(permutation)
-    pairs = list(itertools.combinations(systems, 2))
+    # Turing mode: every system against the real photo; otherwise every pair of systems.
+    pairs = [(against, s) for s in systems] if against else list(itertools.combinations(systems, 2))
     base.shuffle(pairs)
     return permutation, pairs
 
@@ -127,8 +129,12 @@ def build_design(
     catch_images: Sequence[str] = (),
     n_catch: int = 0,
     first_slot: int = 0,
+    against: str | None = None,
 ) -> list[list[TrialSpec]]:
     """Trial lists for slots ``first_slot .. first_slot + participants - 1``.
+
+    With ``against`` (Turing mode), each trial pairs that system (the real photos) with one of
+    ``systems`` instead of pairing the systems with each other.
 
     Examples
     --------
@@ -140,8 +146,8 @@ def build_design(
     """
     if participants < 1:
         raise DesignError(f"participants must be at least 1, got {participants}")
-    _check(images, systems, trials, catch_images, n_catch)
-    permutation, pairs = _dealing_order(images, systems, seed)
+    _check(images, systems, trials, catch_images, n_catch, against)
+    permutation, pairs = _dealing_order(images, systems, seed, against)
     catch_pool = list(catch_images)
     return [
         _one_list(slot, permutation, pairs, trials, seed, catch_pool, n_catch)
@@ -150,9 +156,12 @@ def build_design(
 
 
 def _check(
-    images: Sequence[str], systems: Sequence[str], trials: int, catch_images: Sequence[str], n_catch: int
+    images: Sequence[str], systems: Sequence[str], trials: int, catch_images: Sequence[str], n_catch: int,
+    against: str | None = None,
 ) -> None:
-    if len(set(systems)) < 2:
+    if against and (not systems or against in systems):
+        raise DesignError(f"Turing mode needs at least one system besides {against!r}, got {list(systems)}")
+    if not against and len(set(systems)) < 2:
         raise DesignError(f"at least two distinct systems are needed, got {list(systems)}")
     if trials < 1:
         raise DesignError(f"trials must be at least 1, got {trials}")

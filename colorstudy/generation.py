@@ -64,6 +64,7 @@ class StudyOptions:
     strict: bool = False  # stop at the first bad image instead of skipping it
     add_participants: bool = False
     replace: bool = False
+    turing: bool = False  # each trial: one system against the real photo (--ground-truth)
     exposure_ms: int | None = None  # exposure-limited trials: the pair is hidden after this long
     break_every: int | None = None  # a pause screen every this many trials
     config: dict = field(default_factory=dict)
@@ -99,19 +100,23 @@ def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.
     if opts.break_every is not None and opts.break_every < 1:
         raise GenerationError(f"breaks must come every 1 or more trials, got {opts.break_every}")
     names = [s.name for s in opts.systems]
-    if len(set(names)) != len(names) or len(names) < 2:
-        raise GenerationError(f"give at least two systems with distinct names, got {names}")
+    if len(set(names)) != len(names) or len(names) < (1 if opts.turing else 2):
+        raise GenerationError(
+            f"give {'one or more systems' if opts.turing else 'at least two systems'} with distinct names, got {names}"
+        )
+    if opts.turing and not opts.ground_truth:
+        raise GenerationError("Turing mode needs the real photos: --ground-truth DIR")
 
     with tempfile.TemporaryDirectory(prefix="colorstudy-") as scratch:
         folders = {s.name: _system_folder(s, opts, Path(scratch), progress) for s in opts.systems}
         listing = {name: stimuli.list_images(folder) for name, folder in folders.items()}
-        common = sorted(set.intersection(*(set(v) for v in listing.values())))
         for name, files in listing.items():
             if not files:
                 raise GenerationError(f"system {name!r}: no images in {folders[name]}")
-        if not common:
-            raise GenerationError("no image name is common to every system's folder")
         truth = stimuli.list_images(opts.ground_truth) if opts.ground_truth else {}
+        common = sorted(set.intersection(*(set(v) for v in listing.values()), *([set(truth)] if opts.turing else [])))
+        if not common:
+            raise GenerationError("no image name is common to every system's folder" + (" and the real photos" if opts.turing else ""))
         n_catch = design.catch_trials_per_participant(opts.trials, opts.catch_rate) if opts.catch_rate else 0
         if n_catch and not truth:
             raise GenerationError("catch trials need --ground-truth DIR with the real photos")
@@ -139,26 +144,27 @@ def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.
                     "systems": {s.name: s.location for s in opts.systems},
                     "participants": opts.participants,
                     "seed": opts.seed,
+                    "turing": opts.turing,
                 },
             )
             systems = {
                 s.name: System.objects.create(study=study, name=s.name, source=s.location) for s in opts.systems
             }
-            catch = (
-                (
-                    System.objects.create(study=study, name=design.GROUND_TRUTH, role=System.Role.GROUND_TRUTH),
-                    System.objects.create(study=study, name=design.FOIL, role=System.Role.FOIL),
-                )
-                if n_catch
+            real = (
+                System.objects.create(study=study, name=design.GROUND_TRUTH, role=System.Role.GROUND_TRUTH)
+                if n_catch or opts.turing
                 else None
             )
-            used, catch_pool, skipped = _store_stimuli(study, systems, listing, common, truth, catch, opts)
+            foil = System.objects.create(study=study, name=design.FOIL, role=System.Role.FOIL) if n_catch else None
+            used, catch_pool, skipped = _store_stimuli(study, systems, listing, common, truth, real, foil, opts)
             if opts.trials > len(used):
                 raise GenerationError(
                     f"{opts.trials} trials per participant need {opts.trials} distinct images; "
                     f"only {len(used)} usable images are common to every system"
                 )
-            created = _create_participants(study, used, names, catch_pool, n_catch, first_slot=0, count=opts.participants)
+            created = _create_participants(
+                study, used, names, catch_pool, n_catch, first_slot=0, count=opts.participants, turing=opts.turing
+            )
     return GenerationResult(study, created, len(used), skipped)
 
 
@@ -187,10 +193,15 @@ def _store_stimuli(
     listing: dict[str, dict[str, Path]],
     common: list[str],
     truth: dict[str, Path],
-    catch: tuple[System, System] | None,
+    real_system: System | None,
+    foil_system: System | None,
     opts: StudyOptions,
 ) -> tuple[list[SourceImage], list[str], list[str]]:
-    """Encode every system's image of every common name; an image bad in any system is skipped whole."""
+    """Encode every system's image of every common name; an image bad in any system is skipped whole.
+
+    The real photo is encoded too when catch trials or Turing mode need it, and its wrong
+    recoloring (the foil) for catch trials.
+    """
     media = Path(settings.MEDIA_ROOT) / "stimuli"
     media.mkdir(parents=True, exist_ok=True)
     used: list[SourceImage] = []
@@ -200,7 +211,7 @@ def _store_stimuli(
     for name in common:
         try:
             decoded = {sys_name: stimuli.load_rgb(listing[sys_name][name]) for sys_name in systems}
-            real = stimuli.load_rgb(truth[name]) if catch and name in truth else None
+            real = stimuli.load_rgb(truth[name]) if real_system and name in truth else None
         except stimuli.BadImage as exc:
             if opts.strict:
                 raise GenerationError(f"{exc} (stopping because of --strict)") from None
@@ -212,10 +223,10 @@ def _store_stimuli(
         image = SourceImage.objects.create(study=study, name=name)
         renderings = {systems[n]: im for n, im in decoded.items()}
         if real is not None:
-            gt, foil = catch
-            renderings[gt] = real
-            renderings[foil] = stimuli.wrong_recoloring(real)
-            catch_pool.append(name)
+            renderings[real_system] = real
+            if foil_system is not None:
+                renderings[foil_system] = stimuli.wrong_recoloring(real)
+                catch_pool.append(name)
         for system, im in renderings.items():
             pending.append(_write_stimulus(media, system, image, stimuli.encode(im, size)))
         used.append(image)
@@ -238,6 +249,7 @@ def _create_participants(
     n_catch: int,
     first_slot: int,
     count: int,
+    turing: bool = False,
 ) -> list[Participant]:
     lists = design.build_design(
         [im.name for im in images],
@@ -248,6 +260,7 @@ def _create_participants(
         catch_images=catch_pool,
         n_catch=n_catch,
         first_slot=first_slot,
+        against=design.GROUND_TRUTH if turing else None,
     )
     stimulus_ids = {
         (system_name, image_name): (pk, image_id)
@@ -291,11 +304,12 @@ def _add_participants(study: Study, opts: StudyOptions) -> GenerationResult:
         raise GenerationError(f"--add-participants must name the study's systems {compared}, got {given}")
     images = list(study.images.filter(stimuli__system__name=compared[0]).order_by("pk"))
     catch_pool = list(
-        study.images.filter(stimuli__system__role=System.Role.GROUND_TRUTH).order_by("pk").values_list("name", flat=True)
+        study.images.filter(stimuli__system__role=System.Role.FOIL).order_by("pk").values_list("name", flat=True)
     )
     n_catch = int(study.config.get("catch_trials", 0))
     with transaction.atomic():
         last = study.participants.order_by("-slot").values_list("slot", flat=True).first()
         first_slot = 0 if last is None else last + 1
-        created = _create_participants(study, images, compared, catch_pool, n_catch, first_slot, opts.participants)
+        created = _create_participants(study, images, compared, catch_pool, n_catch, first_slot, opts.participants,
+                                       turing=bool(study.config.get("turing")))
     return GenerationResult(study, created, len(images), [])

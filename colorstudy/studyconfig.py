@@ -40,7 +40,7 @@ KEYS = {
     "participants": "participants", "trials": "trials", "seed": "seed", "size": "size",
     "completion_url": "completion_url", "images": "images", "draft": "draft",
     "catch.rate": "catch_rate", "catch.ground_truth": "ground_truth", "catch.max_fail_rate": "catch_max_fail_rate",
-    "exposure.ms": "exposure_ms", "breaks.every": "break_every",
+    "exposure.ms": "exposure_ms", "breaks.every": "break_every", "turing": "turing",
 }
 PATH_OPTIONS = {"images", "ground_truth"}
 

@@ -136,3 +136,26 @@ def catch_table(df: pd.DataFrame, max_fail_rate: float) -> pd.DataFrame:
     table["accuracy"] = table["catch_correct"] / table["catch_trials"]
     table["excluded"] = (1 - table["accuracy"]) > max_fail_rate
     return table.reset_index(drop=True)
+
+
+REAL = "ground_truth"
+
+
+def fooling_rates(df: pd.DataFrame, by_participant: bool = False) -> pd.DataFrame:
+    """Turing mode: how often each system's colorization was taken for the real photo.
+
+    Regular trials that pair ``ground_truth`` with a system count; the rate is the share of
+    them where the colorization was chosen, with Wilson 95% intervals (``binomtest``).
+    """
+    reg = df[~df["is_catch"] & ((df["left_system"] == REAL) ^ (df["right_system"] == REAL))]
+    if reg.empty:
+        return pd.DataFrame(columns=["system", "fooled", "n", "rate", "ci_low", "ci_high"])
+    system = reg["left_system"].where(reg["left_system"] != REAL, reg["right_system"])
+    keys = [system] + ([reg["participant"]] if by_participant else [])
+    fooled = (reg["chosen_system"] != REAL).groupby(keys).agg(["sum", "count"]).reset_index()
+    fooled.columns = ["system"] + (["participant"] if by_participant else []) + ["fooled", "n"]
+    intervals = [stats.binomtest(int(k), int(n)).proportion_ci(method="wilson") for k, n in zip(fooled["fooled"], fooled["n"], strict=True)]
+    fooled["rate"] = fooled["fooled"] / fooled["n"]
+    fooled["ci_low"] = [ci.low for ci in intervals]
+    fooled["ci_high"] = [ci.high for ci in intervals]
+    return fooled

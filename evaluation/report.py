@@ -13,6 +13,7 @@ from .preference import (
     PreferenceResult,
     SideBias,
     catch_table,
+    fooling_rates,
     image_table,
     participant_table,
     preference_test,
@@ -56,6 +57,8 @@ class Report:
     excluded: list[str]
     include_excluded: bool
     ranking: BradleyTerryResult | None
+    fooling: pd.DataFrame | None = None  # Turing mode: per system
+    fooling_by_participant: pd.DataFrame | None = None
     verdicts: list[str] = field(default_factory=list)
 
 
@@ -112,6 +115,8 @@ def build_report(
         excluded=excluded,
         include_excluded=include_excluded,
         ranking=ranking,
+        fooling=fooling_rates(used),
+        fooling_by_participant=fooling_rates(used, by_participant=True),
     )
     report.verdicts = [verdict(c, alpha, len(comparisons) > 1) for c in comparisons]
     return report
@@ -251,6 +256,13 @@ def to_dict(report: Report) -> dict:
         else [
             {"system": r.system, "strength": r.strength, "ci_low": _num(r.ci_low), "ci_high": _num(r.ci_high)}
             for r in report.ranking.table().itertuples()
+        ],
+        "fooling": [
+            {"system": r.system, "fooled": int(r.fooled), "n": int(r.n), "rate": r.rate, "ci_low": r.ci_low,
+             "ci_high": r.ci_high,
+             "participants": [{"participant": str(q.participant), "fooled": int(q.fooled), "n": int(q.n)}
+                              for q in report.fooling_by_participant.itertuples() if q.system == r.system]}
+            for r in report.fooling.itertuples()
         ],
         "verdicts": report.verdicts,
     }

@@ -106,3 +106,29 @@ def test_out_of_range_exposure_is_refused(system_folders):
     with pytest.raises(CommandError, match="exposure must be between 50 and 60000 ms"):
         make_study(system_folders, exposure_ms=5)
     assert json.dumps(list(Study.objects.values_list("slug", flat=True))) == "[]"
+
+
+def test_turing_mode_pairs_each_system_with_the_real_photo_and_reports_fooling_rates(system_folders, tmp_path):
+    from colorstudy.models import Trial
+
+    from .test_participant_flow import start as start_session
+
+    study = make_study(system_folders, participants=2, trials=6, turing=True, ground_truth=system_folders["truth"],
+                       question="Which photo is real?")
+    for t in Trial.objects.filter(participant__study=study).select_related("left__system", "right__system"):
+        assert "ground_truth" in (t.left.system.name, t.right.system.name)
+        assert {t.left.system.name, t.right.system.name} - {"ground_truth"} <= {"muted", "vivid"}
+    client = Client()
+    participant = start_session(client, study)
+    for t in Trial.objects.filter(participant=participant).select_related("left__system", "right__system"):
+        # This participant always takes 'vivid' for real and never 'muted'.
+        fake = t.left.system.name if t.left.system.name != "ground_truth" else t.right.system.name
+        pick_fake = fake == "vivid"
+        side = "left" if (t.left.system.name == fake) == pick_fake else "right"
+        vote(client, participant, t.position, side)
+    out = tmp_path / "r.json"
+    call_command("report", "--study", study.slug, "--format", "json", "--output", str(out), stderr=io.StringIO())
+    fooling = {f["system"]: f for f in json.loads(out.read_text())["fooling"]}
+    assert fooling["vivid"]["rate"] == 1.0 and fooling["muted"]["rate"] == 0.0
+    assert fooling["vivid"]["n"] + fooling["muted"]["n"] == 6
+    assert fooling["vivid"]["participants"][0]["fooled"] == fooling["vivid"]["n"]
