@@ -86,7 +86,7 @@ def evaluate(spec: str, data: Path, split: str = "test", size: int = 256, limit:
         raise DataError(f"{data}: no color image in split {split!r}")
     return {
         "model": spec,
-        "temperature": colorizer.temperature,
+        "temperature": colorizer.temperature if colorizer.config.head == "classification" else None,
         "split": split,
         "images": len(curves["model"]),
         "skipped_gray": skipped_gray,

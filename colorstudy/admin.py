@@ -46,6 +46,7 @@ class ParticipantAdmin(admin.ModelAdmin):
     list_display = ("slot", "study", "external_id", "progress", "assigned_at", "finished_at", "completion_code")
     list_filter = ("study", ("finished_at", admin.EmptyFieldListFilter))
     search_fields = ("token", "external_id", "completion_code")
+    ordering = ("study", "slot")
     readonly_fields = ("token", "slot", "assigned_at", "consented_at", "finished_at", "user_agent", "completion_code")
 
     def get_queryset(self, request):
@@ -63,6 +64,7 @@ class ParticipantAdmin(admin.ModelAdmin):
 @admin.register(Trial)
 class TrialAdmin(admin.ModelAdmin):
     list_display = ("participant", "position", "image", "left", "right", "is_catch")
+    ordering = ("participant", "position")
     list_filter = ("participant__study", "is_catch")
     raw_id_fields = ("participant", "image", "left", "right")
 

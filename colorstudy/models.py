@@ -126,7 +126,7 @@ class Participant(models.Model):
     breaks_taken = models.PositiveIntegerField(default=0, help_text="Pause screens the participant has passed.")
 
     class Meta:
-        ordering = ["study", "slot"]
+        # No default ordering: it would join the study into every query on the hot path.
         constraints = [
             models.UniqueConstraint(fields=["study", "slot"], name="participant_unique_slot"),
             models.UniqueConstraint(
@@ -148,7 +148,6 @@ class Trial(models.Model):
     is_catch = models.BooleanField(default=False)
 
     class Meta:
-        ordering = ["participant", "position"]
         constraints = [
             models.UniqueConstraint(fields=["participant", "position"], name="trial_unique_position"),
             models.CheckConstraint(condition=~Q(left=models.F("right")), name="trial_two_different_stimuli"),

@@ -72,8 +72,11 @@ def open_link(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _participant(token: str) -> Participant:
-    participant = Participant.objects.select_related("study").filter(token=token).first()
-    if participant is None or participant.study.status == Study.Status.DRAFT:
+    try:
+        participant = Participant.objects.select_related("study").get(token=token)
+    except Participant.DoesNotExist:
+        raise Http404("no such participant") from None
+    if participant.study.status == Study.Status.DRAFT:
         raise Http404("no such participant")
     return participant
 

@@ -120,7 +120,7 @@ def test_turing_mode_pairs_each_system_with_the_real_photo_and_reports_fooling_r
         assert {t.left.system.name, t.right.system.name} - {"ground_truth"} <= {"muted", "vivid"}
     client = Client()
     participant = start_session(client, study)
-    for t in Trial.objects.filter(participant=participant).select_related("left__system", "right__system"):
+    for t in Trial.objects.filter(participant=participant).select_related("left__system", "right__system").order_by("position"):
         # This participant always takes 'vivid' for real and never 'muted'.
         fake = t.left.system.name if t.left.system.name != "ground_truth" else t.right.system.name
         pick_fake = fake == "vivid"

@@ -22,7 +22,7 @@ def test_it_builds_participants_with_balanced_blinded_trials(system_folders):
     assert study.status == Study.Status.OPEN
     assert study.participants.count() == 5
     for participant in study.participants.all():
-        trials = list(participant.trials.select_related("left__system", "right__system"))
+        trials = list(participant.trials.select_related("left__system", "right__system").order_by("position"))
         assert [t.position for t in trials] == list(range(1, 9))
         assert len({t.image_id for t in trials}) == 8
         lefts = Counter(t.left.system.name for t in trials)
@@ -56,9 +56,9 @@ def test_the_same_arguments_give_the_same_assignment(system_folders):
         study = make_study(system_folders, slug=slug)
         return [
             (t.participant.slot, t.position, t.image.name, t.left.system.name, t.right.system.name)
-            for t in Trial.objects.filter(participant__study=study).select_related(
-                "participant", "image", "left__system", "right__system"
-            )
+            for t in Trial.objects.filter(participant__study=study)
+            .select_related("participant", "image", "left__system", "right__system")
+            .order_by("participant__slot", "position")
         ]
 
     assert layout("first") == layout("second")
@@ -85,7 +85,7 @@ def test_add_participants_keeps_votes_and_continues_the_design(system_folders):
     def names(s):
         return [
             (t.participant.slot, t.image.name, t.left.system.name)
-            for t in Trial.objects.filter(participant__study=s).select_related("participant", "image", "left__system")
+            for t in Trial.objects.filter(participant__study=s).select_related("participant", "image", "left__system").order_by("participant__slot", "position")
         ]
     assert names(study) == names(whole)
 

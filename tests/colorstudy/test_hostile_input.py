@@ -23,7 +23,7 @@ def study(system_folders):
 
 
 def test_random_vote_posts_never_500_and_never_store_an_invalid_vote(study):
-    participant = study.participants.first()
+    participant = study.participants.order_by("slot").first()
     client = Client()
     client.post(f"/p/{participant.token}/consent/", {"consent": "on"})
 
@@ -40,14 +40,14 @@ def test_random_vote_posts_never_500_and_never_store_an_invalid_vote(study):
 
 @pytest.mark.parametrize("method", ["put", "delete", "patch"])
 def test_wrong_methods_are_refused_with_405(study, method):
-    participant = study.participants.first()
+    participant = study.participants.order_by("slot").first()
     client = Client()
     for url in (f"/p/{participant.token}/vote/", f"/p/{participant.token}/consent/", f"/study/{study.slug}/"):
         assert getattr(client, method)(url).status_code == 405
 
 
 def test_huge_bodies_and_invalid_utf8_are_refused_cleanly(study):
-    participant = study.participants.first()
+    participant = study.participants.order_by("slot").first()
     client = Client()
     client.post(f"/p/{participant.token}/consent/", {"consent": "on"})
     huge = client.post(f"/p/{participant.token}/vote/", {"position": "1", "side": "left", "extra": "x" * 3_000_000})
@@ -59,7 +59,7 @@ def test_huge_bodies_and_invalid_utf8_are_refused_cleanly(study):
 
 
 def test_csrf_is_enforced_on_every_post(study):
-    participant = study.participants.first()
+    participant = study.participants.order_by("slot").first()
     client = Client(enforce_csrf_checks=True)
     assert client.post(f"/study/{study.slug}/", {"consent": "on"}).status_code == 403
     assert client.post(f"/p/{participant.token}/consent/", {"consent": "on"}).status_code == 403
@@ -77,7 +77,7 @@ def test_the_vote_rate_limit_answers_429(study, settings):
     from django.core.cache import cache
 
     cache.clear()
-    participant = study.participants.first()
+    participant = study.participants.order_by("slot").first()
     client = Client()
     client.post(f"/p/{participant.token}/consent/", {"consent": "on"})
     codes = [client.post(f"/p/{participant.token}/vote/", {"position": 1, "side": "left"}).status_code for _ in range(5)]

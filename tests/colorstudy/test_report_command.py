@@ -20,7 +20,7 @@ def test_report_analyzes_votes_cast_through_the_site(system_folders, tmp_path):
     for n in range(4):
         client = Client()
         participant = start(client, study, f"?PROLIFIC_PID=pid{n}")
-        for trial in Trial.objects.filter(participant=participant).select_related("left__system", "right__system"):
+        for trial in Trial.objects.filter(participant=participant).select_related("left__system", "right__system").order_by("position"):
             # Everyone prefers the vivid system, and the last participant fails every catch trial.
             if trial.is_catch:
                 want = "foil" if n == 3 else "ground_truth"
