@@ -98,15 +98,17 @@ def decode(output: torch.Tensor, config: ModelConfig, centers: torch.Tensor | No
         return output.float() * config.ab_scale
     if method not in DECODERS:
         raise ValueError(f"method must be one of {DECODERS}, got {method!r}")
-    logits = output.float()
+    # Work with the bins last (B, h, w, Q): contiguous for channels-last outputs, and the
+    # softmax and the projection onto the centers then run over the innermost axis.
+    logits = output.permute(0, 2, 3, 1).float()
     centers = centers.to(logits.device, torch.float32)  # (Q, 2)
     if method == "mode":
-        return centers[logits.argmax(1)].permute(0, 3, 1, 2)
+        return centers[logits.argmax(-1)].permute(0, 3, 1, 2)
     t = 1.0 if method == "mean" else temperature
     if t <= 0:
         raise ValueError(f"temperature must be positive, got {t}")
-    probs = torch.softmax(logits / t, dim=1)  # exp(log z / T), renormalized
-    return torch.einsum("bqhw,qc->bchw", probs, centers)
+    probs = torch.softmax(logits / t, dim=-1)  # exp(log z / T), renormalized
+    return (probs @ centers).permute(0, 3, 1, 2)  # (B, 2, h, w)
 
 
 def upsample_ab(ab: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

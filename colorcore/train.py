@@ -102,8 +102,9 @@ def compute_loss(output: torch.Tensor, ab: torch.Tensor, bins: ColorBins | None,
         diff = output.float() - target / config.ab_scale
         return 0.5 * diff.pow(2).sum(1).mean()  # eq. (4), in ab / 110 units, mean over pixels
     idx, w = bins.soft_encode(target)  # (B, k, h, w) each
-    logp = torch.log_softmax(output.float(), dim=1)
-    ce = -(w * logp.gather(1, idx)).sum(1)  # (B, h, w): eq. (1) inner sum with the soft target
+    # Bins last (B, h, w, Q): the log-softmax runs over the innermost axis of a channels-last output.
+    logp = torch.log_softmax(output.permute(0, 2, 3, 1).float(), dim=-1)
+    ce = -(w * logp.gather(-1, idx.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)).sum(1)  # (B, h, w): eq. (1)
     v = bins.weights.to(ce.device)[idx[:, 0]]  # rebalancing weight of the nearest bin, eq. (2)
     return (v * ce).mean()
 
