@@ -59,6 +59,19 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _montage(args: argparse.Namespace) -> int:
+    from .montage import montage
+
+    columns = {}
+    for item in args.column:
+        title, sep, folder = item.rpartition("=")
+        if not sep:
+            raise ColorcoreError(f"--column must look like TITLE=DIR, got {item!r}")
+        columns[title] = Path(folder)
+    print(montage(columns, Path(args.output), args.rows))  # noqa: T201
+    return 0
+
+
 def _bins(args: argparse.Namespace) -> int:
     from .color import gamut_bins
 
@@ -118,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--model", required=True)
     x.add_argument("--output", required=True)
     x.set_defaults(func=_export)
+
+    m = sub.add_parser("montage", help="a comparison picture: one column per folder, one row per photo")
+    m.add_argument("--column", action="append", required=True, metavar="TITLE=DIR")
+    m.add_argument("--output", required=True)
+    m.add_argument("--rows", type=int, default=6)
+    m.set_defaults(func=_montage)
 
     b = sub.add_parser("bins", help="count the in-gamut ab bins")
     b.add_argument("--grid", type=int, default=10)
