@@ -59,10 +59,11 @@ def load_votes(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise VoteTableError(f"{origin}: missing column(s) {missing}; found {list(df.columns)}")
     for column in REQUIRED:
-        blank = df[column].isna() | (df[column].astype(str).str.strip() == "")
+        text = df[column].astype(str).str.strip()
+        blank = df[column].isna() | (text == "")
         if blank.any():
             raise VoteTableError(f"{origin}: column {column!r} is empty in row(s) {_rows(blank)}")
-        df[column] = df[column].astype(str).str.strip()
+        df[column] = text
     same = df["left_system"] == df["right_system"]
     if same.any():
         raise VoteTableError(f"{origin}: left_system equals right_system in row(s) {_rows(same)}")
@@ -105,9 +106,8 @@ def regular(df: pd.DataFrame) -> pd.DataFrame:
 
 def system_pairs(df: pd.DataFrame) -> list[tuple[str, str]]:
     """The unordered system pairs compared in regular trials, each sorted, in sorted order."""
-    reg = regular(df)
-    pairs = {tuple(sorted(p)) for p in zip(reg["left_system"], reg["right_system"], strict=True)}
-    return sorted(pairs)
+    distinct = regular(df)[["left_system", "right_system"]].drop_duplicates()
+    return sorted({tuple(sorted(p)) for p in distinct.itertuples(index=False)})
 
 
 def pair_votes(df: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
