@@ -162,3 +162,26 @@ def test_export_votes_writes_one_tidy_row_per_vote(system_folders, tmp_path):
     assert set(frame.external_id) == {"PID1"}
     assert (frame.chosen_system == frame.left_system).all()
     assert p.token not in out.read_text()
+
+
+def test_a_system_given_as_a_model_is_colorized_on_the_fly(system_folders):
+    from colorstudy.models import System
+
+    from ..conftest import FIXTURES, TEST_PHOTOS
+
+    call_command(
+        "generate_pairs", "--study", "models", "--system", f"ours=model:{FIXTURES / 'models' / 'cross-entropy-w025.pt'}",
+        "--system", f"muted={system_folders['muted']}", "--images", str(TEST_PHOTOS), "--participants", "2",
+        "--trials", "4", stdout=io.StringIO(),
+    )
+    study = Study.objects.get(slug="models")
+    ours = System.objects.get(study=study, name="ours")
+    assert ours.stimuli.count() == study.images.count() == 12
+    with Image.open(Path(settings.MEDIA_ROOT) / ours.stimuli.first().path) as im:
+        assert im.size == (256, 256) and im.mode == "RGB"
+
+
+def test_a_model_system_without_images_is_refused(system_folders):
+    with pytest.raises(CommandError, match="give the photos to colorize with --images"):
+        call_command("generate_pairs", "--study", "m", "--system", "ours=model:x.pt", "--system",
+                     f"muted={system_folders['muted']}", "--participants", "1", "--trials", "1")
