@@ -17,6 +17,9 @@ COLUMNS = [
     "chosen_system",
     "is_catch",
     "response_ms",
+    "displayed_ms",
+    "viewport_width",
+    "device_class",
     "time",
 ]
 
@@ -40,11 +43,17 @@ def vote_rows(study: Study) -> Iterator[tuple]:
             "chosen_system__name",
             "trial__is_catch",
             "response_ms",
+            "displayed_ms",
+            "trial__participant__viewport_width",
+            "trial__participant__device_class",
             "created_at",
         )
     )
-    for slot, ext, pos, image, left, right, chosen, catch, ms, created in query.iterator(chunk_size=10_000):
-        yield (participant_label(slot), ext, pos, image, left, right, chosen, catch, ms, created.isoformat())
+    for slot, ext, pos, image, left, right, chosen, catch, ms, shown, width, device, created in query.iterator(
+        chunk_size=10_000
+    ):
+        yield (participant_label(slot), ext, pos, image, left, right, chosen, catch, ms, shown, width, device,
+               created.isoformat())
 
 
 def write_csv(study: Study, out: TextIO) -> int:

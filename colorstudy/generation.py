@@ -67,6 +67,7 @@ class StudyOptions:
     turing: bool = False  # each trial: one system against the real photo (--ground-truth)
     exposure_ms: int | None = None  # exposure-limited trials: the pair is hidden after this long
     break_every: int | None = None  # a pause screen every this many trials
+    min_viewport_width: int | None = None  # narrower browser windows are turned away at consent
     config: dict = field(default_factory=dict)
 
 
@@ -141,6 +142,7 @@ def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.
                     "catch_trials": n_catch,
                     "exposure_ms": opts.exposure_ms,
                     "break_every": opts.break_every,
+                    "min_viewport_width": opts.min_viewport_width,
                     "systems": {s.name: s.location for s in opts.systems},
                     "participants": opts.participants,
                     "seed": opts.seed,

@@ -53,6 +53,12 @@ class Study(models.Model):
         return int(value) if value else None
 
     @property
+    def min_viewport_width(self) -> int | None:
+        """Participants whose browser window is narrower are turned away at consent."""
+        value = self.config.get("min_viewport_width")
+        return int(value) if value else None
+
+    @property
     def break_every(self) -> int | None:
         """A pause screen after every this many trials."""
         value = self.config.get("break_every")
@@ -124,6 +130,9 @@ class Participant(models.Model):
     user_agent = models.CharField(max_length=500, blank=True)
     completion_code = models.CharField(max_length=20, default=new_completion_code)
     breaks_taken = models.PositiveIntegerField(default=0, help_text="Pause screens the participant has passed.")
+    viewport_width = models.PositiveIntegerField(null=True, blank=True, help_text="CSS pixels, at consent.")
+    viewport_height = models.PositiveIntegerField(null=True, blank=True)
+    device_class = models.CharField(max_length=10, blank=True, help_text="phone, tablet or desktop (from the viewport).")
 
     class Meta:
         # No default ordering: it would join the study into every query on the hot path.

@@ -32,6 +32,31 @@ class VoteOutcome(enum.Enum):
 
 
 @dataclass(frozen=True)
+class Screen:
+    width: int | None = None
+    height: int | None = None
+
+    @property
+    def device_class(self) -> str:
+        """A coarse device class from the viewport width (CSS pixels)."""
+        if self.width is None:
+            return ""
+        return "phone" if self.width < 600 else "tablet" if self.width < 1024 else "desktop"
+
+    def refusal(self, study: Study) -> str | None:
+        """Why this screen cannot take part in ``study``, or None."""
+        minimum = study.min_viewport_width
+        if not minimum:
+            return None
+        if self.width is None:
+            return f"This study needs JavaScript to check that your window is at least {minimum} pixels wide."
+        if self.width < minimum:
+            return (f"This study needs a window at least {minimum} pixels wide (yours is {self.width}). "
+                    "Please use a larger screen or widen the window, then reload.")
+        return None
+
+
+@dataclass(frozen=True)
 class ExternalIds:
     participant: str = ""
     study: str = ""
@@ -60,7 +85,7 @@ def find_participant(study: Study, external: ExternalIds) -> Participant | None:
     return study.participants.filter(external_id=external.participant).first()
 
 
-def assign_participant(study: Study, external: ExternalIds, user_agent: str = "") -> Participant | None:
+def assign_participant(study: Study, external: ExternalIds, user_agent: str = "", screen: Screen = Screen()) -> Participant | None:
     """Hand the next unused trial list to a newcomer who consented; None when the study is full.
 
     The same external id (PROLIFIC_PID) always gets the same participant, also when two
@@ -88,8 +113,12 @@ def assign_participant(study: Study, external: ExternalIds, user_agent: str = ""
             free.external_study_id = external.study
             free.external_session_id = external.session
             free.user_agent = clean_text(user_agent, 500)
+            free.viewport_width, free.viewport_height, free.device_class = screen.width, screen.height, screen.device_class
             free.save(
                 update_fields=[
+                    "viewport_width",
+                    "viewport_height",
+                    "device_class",
                     "assigned_at",
                     "consented_at",
                     "external_id",
@@ -106,13 +135,14 @@ def assign_participant(study: Study, external: ExternalIds, user_agent: str = ""
         return again
 
 
-def give_consent(participant: Participant, user_agent: str = "") -> None:
+def give_consent(participant: Participant, user_agent: str = "", screen: Screen = Screen()) -> None:
     """Record consent for a participant who came through a personal link."""
     if participant.consented_at is not None:
         return
     now = timezone.now()
     Participant.objects.filter(pk=participant.pk, consented_at__isnull=True).update(
-        consented_at=now, assigned_at=participant.assigned_at or now, user_agent=clean_text(user_agent, 500)
+        consented_at=now, assigned_at=participant.assigned_at or now, user_agent=clean_text(user_agent, 500),
+        viewport_width=screen.width, viewport_height=screen.height, device_class=screen.device_class,
     )
     participant.refresh_from_db(fields=["consented_at", "assigned_at", "user_agent"])
 

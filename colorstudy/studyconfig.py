@@ -41,6 +41,7 @@ KEYS = {
     "completion_url": "completion_url", "images": "images", "draft": "draft",
     "catch.rate": "catch_rate", "catch.ground_truth": "ground_truth", "catch.max_fail_rate": "catch_max_fail_rate",
     "exposure.ms": "exposure_ms", "breaks.every": "break_every", "turing": "turing",
+    "screen.min_width": "min_viewport_width",
 }
 PATH_OPTIONS = {"images", "ground_truth"}
 

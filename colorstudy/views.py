@@ -56,7 +56,10 @@ def open_link(request: HttpRequest, slug: str) -> HttpResponse:
         if limited := rate_limited(request, "start", settings.RATE_LIMIT_START):
             return limited
         if form.is_valid():
-            participant = services.assign_participant(study, external, request.headers.get("User-Agent", ""))
+            screen = services.Screen(form.cleaned_data["viewport_width"], form.cleaned_data["viewport_height"])
+            if refusal := screen.refusal(study):
+                return _message(request, 200, "Your screen is too small for this study", refusal, study)
+            participant = services.assign_participant(study, external, request.headers.get("User-Agent", ""), screen)
             if participant is None:
                 return _message(
                     request, 200, "This study is full", "Thank you for your interest: every place is taken.", study
@@ -133,7 +136,10 @@ def consent(request: HttpRequest, token: str) -> HttpResponse:
             {"study": participant.study, "form": form, "action": request.path},
             status=400,
         )
-    services.give_consent(participant, request.headers.get("User-Agent", ""))
+    screen = services.Screen(form.cleaned_data["viewport_width"], form.cleaned_data["viewport_height"])
+    if refusal := screen.refusal(participant.study):
+        return _message(request, 200, "Your screen is too small for this study", refusal, participant.study)
+    services.give_consent(participant, request.headers.get("User-Agent", ""), screen)
     request.session[_session_key(participant.study)] = participant.token
     return redirect("participant", token=participant.token)
 

@@ -20,6 +20,7 @@ def add_report_options(parser: argparse.ArgumentParser) -> None:
         "--max-fail-rate", type=float, default=None, help="catch-trial exclusion threshold (default: the study's, or 0.5)"
     )
     parser.add_argument("--no-mixed", action="store_true", help="skip the mixed-effects model (fast)")
+    parser.add_argument("--min-viewport", type=int, help="leave out participants whose window was narrower (px)")
     parser.add_argument("--systems", nargs="*", default=None, help="order of systems: the first is system_a")
 
 
@@ -68,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             max_fail_rate=0.5 if args.max_fail_rate is None else args.max_fail_rate,
             order=args.systems,
             mixed=not args.no_mixed,
+            min_viewport=args.min_viewport,
         )
         write_output(render(report, args.format), args.output)
     except (VoteTableError, ValueError, OSError) as exc:

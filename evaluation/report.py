@@ -72,6 +72,7 @@ def build_report(
     order: list[str] | None = None,
     mixed: bool = True,
     n_boot: int = 200,
+    min_viewport: int | None = None,
 ) -> Report:
     """Every analysis of the study. ``order`` puts preferred names first as ``system_a`` of a pair."""
     if not 0 < alpha < 1:
@@ -82,6 +83,12 @@ def build_report(
     catch = catch_table(df, max_fail_rate)
     excluded = [str(p) for p in catch.loc[catch["excluded"], "participant"]] if len(catch) else []
     used = df if include_excluded else df[~df["participant"].isin(excluded)]
+    if min_viewport and "viewport_width" in used:
+        # Small screens out; participants whose width was not measured stay in.
+        width = pd.to_numeric(used["viewport_width"], errors="coerce")
+        small = sorted(set(used.loc[width < min_viewport, "participant"].astype(str)))
+        excluded = excluded + [p for p in small if p not in excluded]
+        used = used[~(width < min_viewport)]
     used.attrs.update(df.attrs)
     rank = {name: i for i, name in enumerate(order or [])}
     comparisons = []

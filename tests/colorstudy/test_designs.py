@@ -132,3 +132,34 @@ def test_turing_mode_pairs_each_system_with_the_real_photo_and_reports_fooling_r
     assert fooling["vivid"]["rate"] == 1.0 and fooling["muted"]["rate"] == 0.0
     assert fooling["vivid"]["n"] + fooling["muted"]["n"] == 6
     assert fooling["vivid"]["participants"][0]["fooled"] == fooling["vivid"]["n"]
+
+
+def test_the_viewport_is_recorded_and_a_study_can_require_a_minimum(system_folders, tmp_path):
+    from colorstudy.models import Participant
+
+    study = make_study(system_folders, participants=3, trials=3, min_viewport_width=800)
+    small = Client().post(f"/study/{study.slug}/", {"consent": "on", "viewport_width": 390, "viewport_height": 800})
+    assert small.status_code == 200 and b"at least 800 pixels wide" in small.content
+    no_js = Client().post(f"/study/{study.slug}/", {"consent": "on"})
+    assert b"needs JavaScript" in no_js.content
+    assert not Participant.objects.filter(assigned_at__isnull=False).exists()
+    client = Client()
+    ok = client.post(f"/study/{study.slug}/?PROLIFIC_PID=wide", {"consent": "on", "viewport_width": 1280, "viewport_height": 800})
+    assert ok.status_code == 302
+    participant = Participant.objects.get(external_id="wide")
+    assert (participant.viewport_width, participant.viewport_height, participant.device_class) == (1280, 800, "desktop")
+
+
+def test_the_report_can_leave_out_small_screens(system_folders, tmp_path):
+    study = make_study(system_folders, participants=2, trials=3)
+    for width, side in ((1400, "left"), (390, "right")):
+        client = Client()
+        response = client.post(f"/study/{study.slug}/", {"consent": "on", "viewport_width": width, "viewport_height": 700})
+        token = response["Location"].strip("/").split("/")[-1]
+        for position in (1, 2, 3):
+            client.post(f"/p/{token}/vote/", {"position": position, "side": side})
+    out = tmp_path / "r.json"
+    call_command("report", "--study", study.slug, "--format", "json", "--output", str(out), "--min-viewport", "600",
+                 "--no-mixed", stderr=io.StringIO())
+    data = json.loads(out.read_text())
+    assert data["comparisons"][0]["n"] == 3 and data["excluded_participants"] == ["P0002"]

@@ -53,6 +53,7 @@ def test_a_participant_votes_every_trial_with_mouse_and_keys_and_reaches_the_cod
     code = WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.ID, "completion-code"))).text
     participant = Participant.objects.get(external_id="browser-pid")
     assert code == participant.completion_code and participant.finished_at is not None
+    assert participant.device_class == "desktop" and 1000 <= participant.viewport_width <= 1200
     votes = {v.trial.position: v for v in Vote.objects.filter(trial__participant=participant).select_related("trial")}
     assert {pos: v.side for pos, v in votes.items()} == chosen
     assert all(v.response_ms is not None and 0 <= v.response_ms < 60_000 for v in votes.values())

@@ -13,6 +13,7 @@ DEFAULTS = {
     "seed": 0, "catch_rate": 0.0, "catch_max_fail_rate": 0.5, "ground_truth": None, "images": None, "title": "",
     "question": "Which of these two images looks more realistic?", "instructions": "", "completion_url": "",
     "size": 256, "draft": False, "exposure_ms": None, "break_every": None, "turing": False,
+    "min_viewport_width": None,
 }
 REQUIRED = ("study", "participants", "trials")
 
@@ -44,6 +45,7 @@ class Command(BaseCommand):
         parser.add_argument("--size", type=int, help="longest side of every stimulus, in pixels (default 256)")
         parser.add_argument("--exposure-ms", type=int, help="show each pair this long, then hide it until the choice")
         parser.add_argument("--break-every", type=int, help="a pause screen every this many trials")
+        parser.add_argument("--min-viewport-width", type=int, help="turn away browser windows narrower than this (px)")
         parser.add_argument("--turing", action="store_true", default=None,
                             help="each trial: one system against the real photo (--ground-truth); report fooling rates")
         parser.add_argument("--draft", action="store_true", default=None, help="keep the study closed to participants")

@@ -38,6 +38,7 @@ class Command(BaseCommand):
                 max_fail_rate=study.catch_max_fail_rate if options["max_fail_rate"] is None else options["max_fail_rate"],
                 order=order,
                 mixed=not options["no_mixed"],
+                min_viewport=options["min_viewport"],
             )
             content = render(report, options["format"])
         except (VoteTableError, ValueError) as exc:
