@@ -20,6 +20,7 @@ COLUMNS = [
     "displayed_ms",
     "viewport_width",
     "device_class",
+    "finished",
     "time",
 ]
 
@@ -46,14 +47,15 @@ def vote_rows(study: Study) -> Iterator[tuple]:
             "displayed_ms",
             "trial__participant__viewport_width",
             "trial__participant__device_class",
+            "trial__participant__finished_at",
             "created_at",
         )
     )
-    for slot, ext, pos, image, left, right, chosen, catch, ms, shown, width, device, created in query.iterator(
-        chunk_size=10_000
+    for slot, ext, pos, image, left, right, chosen, catch, ms, shown, width, device, finished, created in (
+        query.iterator(chunk_size=10_000)
     ):
         yield (participant_label(slot), ext, pos, image, left, right, chosen, catch, ms, shown, width, device,
-               created.isoformat())
+               finished is not None, created.isoformat())
 
 
 def write_csv(study: Study, out: TextIO) -> int:

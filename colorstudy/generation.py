@@ -68,6 +68,8 @@ class StudyOptions:
     exposure_ms: int | None = None  # exposure-limited trials: the pair is hidden after this long
     break_every: int | None = None  # a pause screen every this many trials
     min_viewport_width: int | None = None  # narrower browser windows are turned away at consent
+    target_completes: int | None = None  # the open link closes after this many finished participants
+    abandon_after_minutes: int | None = None  # unfinished lists idle this long go to newcomers
     config: dict = field(default_factory=dict)
 
 
@@ -143,6 +145,8 @@ def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.
                     "exposure_ms": opts.exposure_ms,
                     "break_every": opts.break_every,
                     "min_viewport_width": opts.min_viewport_width,
+                    "target_completes": opts.target_completes,
+                    "abandon_after_minutes": opts.abandon_after_minutes,
                     "systems": {s.name: s.location for s in opts.systems},
                     "participants": opts.participants,
                     "seed": opts.seed,
@@ -271,7 +275,7 @@ def _create_participants(
         )
     }
     participants = Participant.objects.bulk_create(
-        [Participant(study=study, slot=first_slot + i) for i in range(count)], batch_size=2000
+        [Participant(study=study, slot=first_slot + i, trial_count=len(lists[i])) for i in range(count)], batch_size=2000
     )
     if any(p.pk is None for p in participants):  # backends without RETURNING
         participants = list(study.participants.filter(slot__gte=first_slot).order_by("slot"))

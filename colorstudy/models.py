@@ -59,6 +59,18 @@ class Study(models.Model):
         return int(value) if value else None
 
     @property
+    def target_completes(self) -> int | None:
+        """The open link closes once this many participants have finished."""
+        value = self.config.get("target_completes")
+        return int(value) if value else None
+
+    @property
+    def abandon_after_minutes(self) -> int | None:
+        """An unfinished list untouched this long is offered to the next newcomer."""
+        value = self.config.get("abandon_after_minutes")
+        return int(value) if value else None
+
+    @property
     def break_every(self) -> int | None:
         """A pause screen after every this many trials."""
         value = self.config.get("break_every")
@@ -130,6 +142,12 @@ class Participant(models.Model):
     user_agent = models.CharField(max_length=500, blank=True)
     completion_code = models.CharField(max_length=20, default=new_completion_code)
     breaks_taken = models.PositiveIntegerField(default=0, help_text="Pause screens the participant has passed.")
+    trial_count = models.PositiveIntegerField(default=0, help_text="Trials in this participant's list.")
+    abandoned_at = models.DateTimeField(null=True, blank=True, help_text="When the unanswered trials went to a newcomer.")
+    replaces = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The abandoned participant whose remaining trials this one took over.",
+    )
     viewport_width = models.PositiveIntegerField(null=True, blank=True, help_text="CSS pixels, at consent.")
     viewport_height = models.PositiveIntegerField(null=True, blank=True)
     device_class = models.CharField(max_length=10, blank=True, help_text="phone, tablet or desktop (from the viewport).")

@@ -7,9 +7,11 @@ from __future__ import annotations
 import enum
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .models import Participant, Study, System, Trial, Vote
@@ -105,6 +107,8 @@ def assign_participant(study: Study, external: ExternalIds, user_agent: str = ""
                 .order_by("slot")
                 .first()
             )
+            if free is None and study.abandon_after_minutes:
+                free = _take_over_abandoned(study, now)
             if free is None:
                 return None
             free.assigned_at = now
@@ -169,6 +173,49 @@ def total_trials(study: Study) -> int:
     return study.trials_per_participant + int(study.config.get("catch_trials", 0))
 
 
+def trials_of(participant: Participant) -> int:
+    """Trials in this participant's list (fewer for one who took over an abandoned list)."""
+    return participant.trial_count or total_trials(participant.study)
+
+
+def quota_reached(study: Study) -> bool:
+    target = study.target_completes
+    return bool(target) and study.participants.filter(finished_at__isnull=False).count() >= target
+
+
+def _take_over_abandoned(study: Study, now) -> Participant | None:
+    """Move the unanswered trials of the longest-idle unfinished participant to a new participant.
+
+    The votes already cast stay with the first participant, who counts as incomplete. Runs
+    inside the caller's transaction.
+    """
+    cutoff = now - timedelta(minutes=study.abandon_after_minutes)
+    idle = (
+        study.participants.filter(assigned_at__isnull=False, finished_at__isnull=True, abandoned_at__isnull=True)
+        .annotate(last_seen=Coalesce(Max("trials__vote__created_at"), "assigned_at"))
+        .filter(last_seen__lt=cutoff)
+        .order_by("last_seen")
+        .values_list("pk", flat=True)[:5]
+    )
+    for pk in idle:
+        # Lock the row (PostgreSQL) and check again: another newcomer may have taken it.
+        old = Participant.objects.select_for_update(skip_locked=True).filter(pk=pk, abandoned_at__isnull=True).first()
+        if old is None:
+            continue
+        remaining = list(old.trials.filter(vote__isnull=True).order_by("position"))
+        if not remaining:
+            continue
+        last_slot = study.participants.aggregate(m=Max("slot"))["m"]
+        new = Participant.objects.create(study=study, slot=last_slot + 1, trial_count=len(remaining), replaces=old)
+        for position, trial in enumerate(remaining, start=1):
+            trial.participant, trial.position = new, position
+        Trial.objects.bulk_update(remaining, ["participant", "position"])
+        Participant.objects.filter(pk=old.pk).update(abandoned_at=now)
+        logger.info("participant %s abandoned; %d trials go to %s", old, len(remaining), new)
+        return new
+    return None
+
+
 def break_due(participant: Participant, answered: int) -> bool:
     """Whether a pause screen comes before the next trial (after every ``break_every`` answers)."""
     every = participant.study.break_every
@@ -213,7 +260,7 @@ def record_vote(participant: Participant, position: int, side: str, response_ms:
                 trial=current, side=side, chosen_system_id=chosen.system_id, response_ms=response_ms,
                 displayed_ms=displayed_ms,
             )
-            if position >= total_trials(participant.study):
+            if position >= trials_of(participant):
                 Participant.objects.filter(pk=participant.pk, finished_at__isnull=True).update(
                     finished_at=timezone.now()
                 )

@@ -56,6 +56,9 @@ def open_link(request: HttpRequest, slug: str) -> HttpResponse:
         if limited := rate_limited(request, "start", settings.RATE_LIMIT_START):
             return limited
         if form.is_valid():
+            if services.quota_reached(study):
+                return _message(request, 200, "This study is full", "Thank you for your interest: enough people "
+                                "have taken part already.", study)
             screen = services.Screen(form.cleaned_data["viewport_width"], form.cleaned_data["viewport_height"])
             if refusal := screen.refusal(study):
                 return _message(request, 200, "Your screen is too small for this study", refusal, study)
@@ -98,13 +101,17 @@ def participant_page(request: HttpRequest, token: str) -> HttpResponse:
             "colorstudy/consent.html",
             {"study": study, "form": ConsentForm(), "action": f"/p/{participant.token}/consent/"},
         )
+    if participant.abandoned_at is not None:
+        return _message(request, 200, "This session has ended",
+                        "It was not finished in time, and its place was offered to someone else. Thank you for "
+                        "the answers you gave: they are kept.", study)
     upcoming = services.next_trials(participant, 2)
     if not upcoming:
         services.finish(participant)
         return render(request, "colorstudy/complete.html", {"study": study, "participant": participant})
     trial = upcoming[0]
     # Trials are answered in order: the current position says how many are done.
-    done, total = trial.position - 1, services.total_trials(study)
+    done, total = trial.position - 1, services.trials_of(participant)
     if services.break_due(participant, done):
         return render(request, "colorstudy/break.html", {"study": study, "participant": participant, "done": done,
                                                           "total": total})

@@ -28,6 +28,8 @@ def _summary_rows(report: Report) -> list[str]:
                 f"Turing test: {r.system} was taken for the real photo in {r.rate:.1%} of {int(r.n)} trials "
                 f"(fooling rate, 95% Wilson interval {r.ci_low:.1%} to {r.ci_high:.1%})."
             )
+    if report.incomplete:
+        lines.append(f"Incomplete participants (their votes are counted): {', '.join(report.incomplete)}.")
     if report.side is not None:
         s = report.side
         lines.append(f"Side bias: left chosen in {s.statistic:.1%} of {s.n} votes (exact binomial p = {s.pvalue:.4g}).")

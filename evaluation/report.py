@@ -59,6 +59,7 @@ class Report:
     ranking: BradleyTerryResult | None
     fooling: pd.DataFrame | None = None  # Turing mode: per system
     fooling_by_participant: pd.DataFrame | None = None
+    incomplete: list[str] = field(default_factory=list)  # participants who did not finish their list
     verdicts: list[str] = field(default_factory=list)
 
 
@@ -124,6 +125,7 @@ def build_report(
         ranking=ranking,
         fooling=fooling_rates(used),
         fooling_by_participant=fooling_rates(used, by_participant=True),
+        incomplete=sorted(set(df.loc[~df["finished"], "participant"].astype(str))) if "finished" in df else [],
     )
     report.verdicts = [verdict(c, alpha, len(comparisons) > 1) for c in comparisons]
     return report
@@ -257,6 +259,7 @@ def to_dict(report: Report) -> dict:
             for r in report.catch.itertuples()
         ],
         "excluded_participants": report.excluded,
+        "incomplete_participants": report.incomplete,
         "excluded_applied": not report.include_excluded,
         "bradley_terry": None
         if report.ranking is None

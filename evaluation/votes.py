@@ -77,6 +77,8 @@ def load_votes(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     df["image"] = df["image"].fillna("").astype(str) if "image" in df else ""
     df["is_catch"] = _parse_bool(df["is_catch"], origin) if "is_catch" in df else False
     df["response_ms"] = pd.to_numeric(df["response_ms"], errors="coerce") if "response_ms" in df else np.nan
+    if "finished" in df:
+        df["finished"] = _parse_bool(df["finished"], origin)
     df = df.reset_index(drop=True)
     df.attrs["sides_known"] = sides_known
     return df

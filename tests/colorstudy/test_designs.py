@@ -163,3 +163,47 @@ def test_the_report_can_leave_out_small_screens(system_folders, tmp_path):
                  "--no-mixed", stderr=io.StringIO())
     data = json.loads(out.read_text())
     assert data["comparisons"][0]["n"] == 3 and data["excluded_participants"] == ["P0002"]
+
+
+def test_the_open_link_closes_when_the_target_of_completes_is_reached(system_folders):
+    study = make_study(system_folders, participants=4, trials=2, target_completes=1)
+    client = Client()
+    participant = start(client, study)
+    for position in (1, 2):
+        vote(client, participant, position, "left")
+    response = Client().post(f"/study/{study.slug}/", {"consent": "on"})
+    assert response.status_code == 200 and b"full" in response.content
+
+
+def test_an_abandoned_list_goes_to_the_next_newcomer_and_the_first_votes_stay(system_folders, tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from colorstudy.models import Participant
+
+    study = make_study(system_folders, participants=1, trials=4, abandon_after_minutes=30)
+    first_client = Client()
+    first = start(first_client, study)
+    vote(first_client, first, 1, "left")
+    assert Client().post(f"/study/{study.slug}/", {"consent": "on"}).content.count(b"full") == 1  # still active
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Participant.objects.filter(pk=first.pk).update(assigned_at=an_hour_ago)
+    Vote.objects.filter(trial__participant=first).update(created_at=an_hour_ago)
+
+    newcomer_client = Client()
+    newcomer = start(newcomer_client, study)
+    assert newcomer.pk != first.pk and newcomer.replaces_id == first.pk and newcomer.trial_count == 3
+    page = newcomer_client.get(f"/p/{newcomer.token}/").content
+    assert b"1 of 3" in page
+    for position in (1, 2, 3):
+        assert vote(newcomer_client, newcomer, position, "right").status_code == 302
+    newcomer.refresh_from_db()
+    assert newcomer.finished_at is not None
+    assert Vote.objects.filter(trial__participant=first).count() == 1  # kept, attributed to the first
+    assert b"place was offered to someone else" in first_client.get(f"/p/{first.token}/").content
+    out = tmp_path / "r.json"
+    call_command("report", "--study", study.slug, "--format", "json", "--output", str(out), "--no-mixed",
+                 stderr=io.StringIO())
+    data = json.loads(out.read_text())
+    assert data["incomplete_participants"] == ["P0001"] and data["comparisons"][0]["n"] == 4

@@ -13,7 +13,7 @@ DEFAULTS = {
     "seed": 0, "catch_rate": 0.0, "catch_max_fail_rate": 0.5, "ground_truth": None, "images": None, "title": "",
     "question": "Which of these two images looks more realistic?", "instructions": "", "completion_url": "",
     "size": 256, "draft": False, "exposure_ms": None, "break_every": None, "turing": False,
-    "min_viewport_width": None,
+    "min_viewport_width": None, "target_completes": None, "abandon_after_minutes": None,
 }
 REQUIRED = ("study", "participants", "trials")
 
@@ -46,6 +46,9 @@ class Command(BaseCommand):
         parser.add_argument("--exposure-ms", type=int, help="show each pair this long, then hide it until the choice")
         parser.add_argument("--break-every", type=int, help="a pause screen every this many trials")
         parser.add_argument("--min-viewport-width", type=int, help="turn away browser windows narrower than this (px)")
+        parser.add_argument("--target-completes", type=int, help="close the open link after this many finished participants")
+        parser.add_argument("--abandon-after-minutes", type=int,
+                            help="offer an unfinished list idle this long to the next newcomer (votes cast stay with the first)")
         parser.add_argument("--turing", action="store_true", default=None,
                             help="each trial: one system against the real photo (--ground-truth); report fooling rates")
         parser.add_argument("--draft", action="store_true", default=None, help="keep the study closed to participants")
