@@ -98,6 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp(prefix="colorstudy-load-"))
     env = {**os.environ, "COLORSTUDY_DATA": str(data), "DEBUG": "0", "SECRET_KEY": "bench-" + "x" * 50,
+           "STATIC_ROOT": str(data / "static"),
            "ALLOWED_HOSTS": "127.0.0.1", "RATE_LIMIT_START": "0", "RATE_LIMIT_VOTE": "0", "DATABASE_URL": args.database_url}
     py = sys.executable
     manage = [py, str(ROOT / "manage.py")]

@@ -44,7 +44,7 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)  # SQLite cannot create the folder o
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"  # never served directly: stimuli go through the blinded image view
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",

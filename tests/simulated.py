@@ -69,7 +69,10 @@ def run_participant(port: int, slug: str, out: Outcome, retry_until: float | Non
     """One whole session; acknowledged votes (302 answers) are appended to ``out``."""
     s = Session(port, retry_until)
     try:
-        _, page, _ = s.request("GET", f"/study/{slug}/")
+        status, page, _ = s.request("GET", f"/study/{slug}/")
+        if status != 200 or not CSRF.search(page):
+            out.errors += 1
+            return
         token = CSRF.search(page).group(1)
         status, _, headers = s.request("POST", f"/study/{slug}/", f"csrfmiddlewaretoken={token}&consent=on")
         if status != 302:
