@@ -30,6 +30,7 @@ class TrialSpec:
     left: str  # system name
     right: str
     is_catch: bool = False
+    is_practice: bool = False
 
 
 class DesignError(ValueError):
@@ -117,6 +118,21 @@ def _one_list(
             a, b = (GROUND_TRUTH, FOIL) if truth_left else (FOIL, GROUND_TRUTH)
             specs.append(TrialSpec(image, a, b, is_catch=True))
     rng.shuffle(specs)
+    return specs
+
+
+def practice_trials(slot: int, images: Sequence[str], systems: Sequence[str], seed: int) -> list[TrialSpec]:
+    """Practice trials, shown first: each of ``images`` once, the real photo against one system
+    (round-robin from the slot), with the real photo's side balanced."""
+    rng = random.Random(f"{seed}:practice:{slot}")
+    order = list(images)
+    rng.shuffle(order)
+    sides = _balanced_sides(rng, len(order))
+    specs = []
+    for i, (image, real_left) in enumerate(zip(order, sides, strict=True)):
+        system = systems[(slot + i) % len(systems)]
+        a, b = (GROUND_TRUTH, system) if real_left else (system, GROUND_TRUTH)
+        specs.append(TrialSpec(image, a, b, is_practice=True))
     return specs
 
 

@@ -16,6 +16,7 @@ COLUMNS = [
     "right_system",
     "chosen_system",
     "is_catch",
+    "is_practice",
     "response_ms",
     "displayed_ms",
     "viewport_width",
@@ -43,6 +44,7 @@ def vote_rows(study: Study) -> Iterator[tuple]:
             "trial__right__system__name",
             "chosen_system__name",
             "trial__is_catch",
+            "trial__is_practice",
             "response_ms",
             "displayed_ms",
             "trial__participant__viewport_width",
@@ -51,10 +53,10 @@ def vote_rows(study: Study) -> Iterator[tuple]:
             "created_at",
         )
     )
-    for slot, ext, pos, image, left, right, chosen, catch, ms, shown, width, device, finished, created in (
+    for slot, ext, pos, image, left, right, chosen, catch, practice, ms, shown, width, device, finished, created in (
         query.iterator(chunk_size=10_000)
     ):
-        yield (participant_label(slot), ext, pos, image, left, right, chosen, catch, ms, shown, width, device,
+        yield (participant_label(slot), ext, pos, image, left, right, chosen, catch, practice, ms, shown, width, device,
                finished is not None, created.isoformat())
 
 

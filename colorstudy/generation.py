@@ -6,6 +6,7 @@ the ORM in one transaction, so a failure leaves the database as it was.
 from __future__ import annotations
 
 import logging
+import random
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,6 +71,7 @@ class StudyOptions:
     min_viewport_width: int | None = None  # narrower browser windows are turned away at consent
     target_completes: int | None = None  # the open link closes after this many finished participants
     abandon_after_minutes: int | None = None  # unfinished lists idle this long go to newcomers
+    practice_trials: int = 0  # shown first with feedback, on images kept out of the study
     config: dict = field(default_factory=dict)
 
 
@@ -147,6 +149,7 @@ def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.
                     "min_viewport_width": opts.min_viewport_width,
                     "target_completes": opts.target_completes,
                     "abandon_after_minutes": opts.abandon_after_minutes,
+                    "practice_trials": opts.practice_trials,
                     "systems": {s.name: s.location for s in opts.systems},
                     "participants": opts.participants,
                     "seed": opts.seed,
@@ -156,13 +159,19 @@ def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.
             systems = {
                 s.name: System.objects.create(study=study, name=s.name, source=s.location) for s in opts.systems
             }
+            if opts.practice_trials and not truth:
+                raise GenerationError("practice trials show the real photo: give --ground-truth DIR")
             real = (
                 System.objects.create(study=study, name=design.GROUND_TRUTH, role=System.Role.GROUND_TRUTH)
-                if n_catch or opts.turing
+                if n_catch or opts.turing or opts.practice_trials
                 else None
             )
             foil = System.objects.create(study=study, name=design.FOIL, role=System.Role.FOIL) if n_catch else None
             used, catch_pool, skipped = _store_stimuli(study, systems, listing, common, truth, real, foil, opts)
+            practice = _reserve_practice(used, truth, opts)
+            used = [im for im in used if im.name not in practice]
+            study.config = {**study.config, "practice_images": practice}
+            study.save(update_fields=["config"])
             if opts.trials > len(used):
                 raise GenerationError(
                     f"{opts.trials} trials per participant need {opts.trials} distinct images; "
@@ -240,6 +249,19 @@ def _store_stimuli(
     return used, catch_pool, skipped
 
 
+def _reserve_practice(used: list[SourceImage], truth: dict[str, Path], opts: StudyOptions) -> list[str]:
+    """Images kept for practice trials only: seeded, among those with a real photo."""
+    if not opts.practice_trials:
+        return []
+    candidates = sorted(im.name for im in used if im.name in truth)
+    if len(candidates) - opts.practice_trials < opts.trials:
+        raise GenerationError(
+            f"{opts.practice_trials} practice images and {opts.trials} trials need {opts.practice_trials + opts.trials} "
+            f"images with a real photo; {len(candidates)} are available"
+        )
+    return sorted(random.Random(opts.seed).sample(candidates, opts.practice_trials))
+
+
 def _write_stimulus(media: Path, system: System, image: SourceImage, encoded: stimuli.Encoded) -> Stimulus:
     stim = Stimulus(system=system, image=image, content_type=stimuli.CONTENT_TYPE, width=encoded.width, height=encoded.height)
     stim.path = f"stimuli/{stim.token}{stimuli.SUFFIX}"
@@ -257,6 +279,7 @@ def _create_participants(
     count: int,
     turing: bool = False,
 ) -> list[Participant]:
+    practice = list(study.config.get("practice_images", []))
     lists = design.build_design(
         [im.name for im in images],
         system_names,
@@ -275,16 +298,19 @@ def _create_participants(
         )
     }
     participants = Participant.objects.bulk_create(
-        [Participant(study=study, slot=first_slot + i, trial_count=len(lists[i])) for i in range(count)], batch_size=2000
+        [Participant(study=study, slot=first_slot + i, trial_count=len(lists[i]) + len(practice)) for i in range(count)],
+        batch_size=2000,
     )
     if any(p.pk is None for p in participants):  # backends without RETURNING
         participants = list(study.participants.filter(slot__gte=first_slot).order_by("slot"))
     rows = []
     for participant, specs in zip(participants, lists, strict=True):
+        if practice:
+            specs = design.practice_trials(participant.slot, practice, system_names, study.seed) + specs
         for position, spec in enumerate(specs, start=1):
             left_id, image_id = stimulus_ids[(spec.left, spec.image)]
             right_id, _ = stimulus_ids[(spec.right, spec.image)]
-            rows.append((participant.pk, position, image_id, left_id, right_id, spec.is_catch))
+            rows.append((participant.pk, position, image_id, left_id, right_id, spec.is_catch, spec.is_practice))
     _insert_trials(rows)
     return participants
 
@@ -298,7 +324,8 @@ def _insert_trials(rows: list[tuple]) -> None:
     the caller's transaction.
     """
     meta = Trial._meta
-    columns = [meta.get_field(name).column for name in ("participant", "position", "image", "left", "right", "is_catch")]
+    names = ("participant", "position", "image", "left", "right", "is_catch", "is_practice")
+    columns = [meta.get_field(name).column for name in names]
     sql = (
         f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({', '.join(connection.ops.quote_name(c) for c in columns)}) "
         f"VALUES ({', '.join(['%s'] * len(columns))})"
@@ -318,7 +345,8 @@ def _add_participants(study: Study, opts: StudyOptions) -> GenerationResult:
     given = [s.name for s in opts.systems]
     if given and sorted(given) != sorted(compared):
         raise GenerationError(f"--add-participants must name the study's systems {compared}, got {given}")
-    images = list(study.images.filter(stimuli__system__name=compared[0]).order_by("pk"))
+    practice = set(study.config.get("practice_images", []))
+    images = [im for im in study.images.filter(stimuli__system__name=compared[0]).order_by("pk") if im.name not in practice]
     catch_pool = list(
         study.images.filter(stimuli__system__role=System.Role.FOIL).order_by("pk").values_list("name", flat=True)
     )

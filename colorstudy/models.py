@@ -71,6 +71,10 @@ class Study(models.Model):
         return int(value) if value else None
 
     @property
+    def practice_trials(self) -> int:
+        return int(self.config.get("practice_trials") or 0)
+
+    @property
     def break_every(self) -> int | None:
         """A pause screen after every this many trials."""
         value = self.config.get("break_every")
@@ -173,6 +177,7 @@ class Trial(models.Model):
     left = models.ForeignKey(Stimulus, on_delete=models.RESTRICT, related_name="+")
     right = models.ForeignKey(Stimulus, on_delete=models.RESTRICT, related_name="+")
     is_catch = models.BooleanField(default=False)
+    is_practice = models.BooleanField(default=False, help_text="Shown first, with feedback; never counted.")
 
     class Meta:
         constraints = [

@@ -231,6 +231,22 @@ def take_break(participant: Participant) -> None:
     Participant.objects.filter(pk=participant.pk).update(breaks_taken=answered // every)
 
 
+def practice_feedback(participant: Participant, position: str) -> dict | None:
+    """What to tell a participant after practice trial ``position``: whether they picked the real photo."""
+    if not position.isdigit() or int(position) > participant.study.practice_trials:
+        return None
+    vote = (
+        Vote.objects.filter(trial__participant=participant, trial__position=int(position), trial__is_practice=True)
+        .select_related("chosen_system")
+        .first()
+    )
+    if vote is None:
+        return None
+    correct = vote.chosen_system.role == System.Role.GROUND_TRUTH
+    real_side = vote.side if correct else ("right" if vote.side == "left" else "left")
+    return {"correct": correct, "real_side": real_side, "position": int(position)}
+
+
 def record_vote(participant: Participant, position: int, side: str, response_ms: int | None,
                 displayed_ms: int | None = None) -> VoteOutcome:
     """Store one vote, exactly once.

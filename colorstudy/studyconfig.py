@@ -42,6 +42,7 @@ KEYS = {
     "catch.rate": "catch_rate", "catch.ground_truth": "ground_truth", "catch.max_fail_rate": "catch_max_fail_rate",
     "exposure.ms": "exposure_ms", "breaks.every": "break_every", "turing": "turing",
     "screen.min_width": "min_viewport_width",
+    "practice.trials": "practice_trials",
     "quota.target_completes": "target_completes", "quota.abandon_after_minutes": "abandon_after_minutes",
 }
 PATH_OPTIONS = {"images", "ground_truth"}

@@ -105,6 +105,8 @@ def participant_page(request: HttpRequest, token: str) -> HttpResponse:
         return _message(request, 200, "This session has ended",
                         "It was not finished in time, and its place was offered to someone else. Thank you for "
                         "the answers you gave: they are kept.", study)
+    if feedback := services.practice_feedback(participant, request.GET.get("feedback", "")):
+        return render(request, "colorstudy/feedback.html", {"study": study, "participant": participant, **feedback})
     upcoming = services.next_trials(participant, 2)
     if not upcoming:
         services.finish(participant)
@@ -169,6 +171,9 @@ def vote(request: HttpRequest, token: str) -> HttpResponse:
         )
     except services.VoteRefused as refused:
         return _message(request, refused.status, "This answer was not accepted", refused.message, participant.study)
+    position = form.cleaned_data["position"]
+    if position <= participant.study.practice_trials:  # practice trials come first and get feedback
+        return redirect(f"/p/{participant.token}/?feedback={position}")
     return redirect("participant", token=participant.token)
 
 

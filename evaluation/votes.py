@@ -79,8 +79,15 @@ def load_votes(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     df["response_ms"] = pd.to_numeric(df["response_ms"], errors="coerce") if "response_ms" in df else np.nan
     if "finished" in df:
         df["finished"] = _parse_bool(df["finished"], origin)
+    practice = 0
+    if "is_practice" in df:
+        # Practice votes are stored for the record but never counted.
+        is_practice = _parse_bool(df["is_practice"], origin)
+        practice = int(is_practice.sum())
+        df = df[~is_practice]
     df = df.reset_index(drop=True)
     df.attrs["sides_known"] = sides_known
+    df.attrs["practice_votes"] = practice
     return df
 
 

@@ -207,3 +207,34 @@ def test_an_abandoned_list_goes_to_the_next_newcomer_and_the_first_votes_stay(sy
                  stderr=io.StringIO())
     data = json.loads(out.read_text())
     assert data["incomplete_participants"] == ["P0001"] and data["comparisons"][0]["n"] == 4
+
+
+def test_practice_trials_come_first_with_feedback_on_their_own_images_and_never_count(system_folders, tmp_path):
+    from colorstudy.models import Trial
+
+    study = make_study(system_folders, participants=2, trials=4, practice_trials=2, ground_truth=system_folders["truth"])
+    practice_images = set(study.config["practice_images"])
+    assert len(practice_images) == 2
+    for t in Trial.objects.filter(participant__study=study).select_related("image", "left__system", "right__system"):
+        assert t.is_practice == (t.position <= 2)
+        assert (t.image.name in practice_images) == t.is_practice  # practice images are never used later
+        if t.is_practice:
+            assert "ground_truth" in (t.left.system.name, t.right.system.name)
+    client = Client()
+    participant = start(client, study)
+    first = Trial.objects.select_related("left__system").get(participant=participant, position=1)
+    real_side = "left" if first.left.system.name == "ground_truth" else "right"
+    response = vote(client, participant, 1, real_side)
+    assert response["Location"].endswith("?feedback=1")
+    assert b"correct!" in client.get(response["Location"]).content
+    second = Trial.objects.select_related("left__system").get(participant=participant, position=2)
+    real2 = "left" if second.left.system.name == "ground_truth" else "right"
+    response = vote(client, participant, 2, "right" if real2 == "left" else "left")
+    page = client.get(response["Location"]).content.decode()
+    assert "not quite" in page and f"the {real2} one" in page
+    for position in (3, 4, 5, 6):
+        assert vote(client, participant, position, "left")["Location"].endswith(f"/p/{participant.token}/")
+    out = tmp_path / "r.json"
+    call_command("report", "--study", study.slug, "--format", "json", "--output", str(out), "--no-mixed",
+                 stderr=io.StringIO())
+    assert json.loads(out.read_text())["comparisons"][0]["n"] == 4  # the two practice votes are not counted

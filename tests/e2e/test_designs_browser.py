@@ -38,3 +38,26 @@ def test_the_pair_disappears_after_the_exposure_and_the_displayed_time_is_stored
     assert len(votes) == 3
     for v in votes:
         assert 350 <= v.displayed_ms <= 1500 and v.response_ms >= v.displayed_ms
+
+
+def test_a_turing_study_with_practice_feedback_in_the_browser(live_server, browser, system_folders):
+    from colorstudy.models import Trial
+
+    study = make_study(system_folders, participants=1, trials=3, turing=True, practice_trials=2,
+                       ground_truth=system_folders["truth"], question="Which photo is real?")
+    browser.get(f"{live_server.url}/study/{study.slug}/")
+    browser.find_element(By.NAME, "consent").click()
+    browser.find_element(By.CSS_SELECTOR, "button.primary").click()
+    for number in range(1, 6):
+        wait_for_trial(browser, number, 5)
+        assert "Which photo is real?" in browser.page_source
+        trial = Trial.objects.select_related("left__system").get(participant__study=study, position=number)
+        real = "left" if trial.left.system.name == "ground_truth" else "right"
+        browser.find_element(By.CSS_SELECTOR, f'[data-side="{real}"]').click()
+        if number <= 2:  # practice: feedback, then continue
+            feedback = WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "feedback"))[0]
+            assert f"it was the {real} one" in feedback.text
+            browser.find_element(By.ID, "next").click()
+    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "completion-code"))
+    assert Vote.objects.filter(trial__is_practice=True).count() == 2
+    assert Vote.objects.filter(trial__is_practice=False, chosen_system__name="ground_truth").count() == 3

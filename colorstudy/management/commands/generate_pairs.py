@@ -14,6 +14,7 @@ DEFAULTS = {
     "question": "Which of these two images looks more realistic?", "instructions": "", "completion_url": "",
     "size": 256, "draft": False, "exposure_ms": None, "break_every": None, "turing": False,
     "min_viewport_width": None, "target_completes": None, "abandon_after_minutes": None,
+    "practice_trials": 0,
 }
 REQUIRED = ("study", "participants", "trials")
 
@@ -45,6 +46,8 @@ class Command(BaseCommand):
         parser.add_argument("--size", type=int, help="longest side of every stimulus, in pixels (default 256)")
         parser.add_argument("--exposure-ms", type=int, help="show each pair this long, then hide it until the choice")
         parser.add_argument("--break-every", type=int, help="a pause screen every this many trials")
+        parser.add_argument("--practice-trials", type=int,
+                            help="practice trials first, with feedback, on images kept out of the study (needs --ground-truth)")
         parser.add_argument("--min-viewport-width", type=int, help="turn away browser windows narrower than this (px)")
         parser.add_argument("--target-completes", type=int, help="close the open link after this many finished participants")
         parser.add_argument("--abandon-after-minutes", type=int,
