@@ -33,6 +33,17 @@ sys.path.insert(0, str(ROOT))
 from tests.simulated import Outcome, Session, run_participant  # noqa: E402
 
 
+def run_threads(worker, clients: int) -> float:
+    """Run ``worker`` in ``clients`` threads at once; the seconds until the last one ends."""
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start
+
+
 def generator(port: int, slug: str, participants: int, clients: int, queue: mp.Queue) -> None:
     """The load-generator process: ``clients`` threads, each running participants one after another."""
     out = Outcome()
@@ -50,14 +61,8 @@ def generator(port: int, slug: str, participants: int, clients: int, queue: mp.Q
             except Exception:  # a broken connection is an error of the run, not of the benchmark
                 out.errors += 1
 
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    queue.put({"elapsed": time.perf_counter() - start, "acked": out.acknowledged, "errors": out.errors,
-               "latencies": out.latencies})
+    elapsed = run_threads(worker, clients)
+    queue.put({"elapsed": elapsed, "acked": out.acknowledged, "errors": out.errors, "latencies": out.latencies})
 
 
 def trivial(port: int, n: int, clients: int, queue: mp.Queue) -> None:
@@ -69,13 +74,7 @@ def trivial(port: int, n: int, clients: int, queue: mp.Queue) -> None:
             s.request("GET", "/healthz")
         latencies.extend(s.latencies)
 
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    queue.put({"elapsed": time.perf_counter() - start, "latencies": latencies})
+    queue.put({"elapsed": run_threads(worker, clients), "latencies": latencies})
 
 
 def run_in_process(target, *args) -> dict:

@@ -3,28 +3,24 @@ from __future__ import annotations
 
 import json
 import logging
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image
 from torch.utils.data import Dataset
 
 from .color import rgb_to_lab
-from .errors import ColorcoreError
+from .errors import DataError
+from .images import IMAGE_SUFFIXES, load_rgb
+
+__all__ = ["DataError", "load_rgb", "list_images", "split_files", "scan", "ImageFolderDataset"]
 from .split import SPLITS, split_of
 
 logger = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 GRAY_CHROMA = 3.0  # mean |ab| below this: a black-and-white photo (LFW has about 40)
-MAX_PIXELS = 40_000_000
-
-
-class DataError(ColorcoreError):
-    """A data problem with a one-line message for the user."""
 
 
 def list_images(root: Path) -> list[Path]:
@@ -56,29 +52,6 @@ def split_files(root: Path, seed: int = 0, val: float = 0.1, test: float = 0.1) 
 
 def write_split(splits: dict[str, list[Path]], root: Path, path: Path) -> None:
     path.write_text(json.dumps({k: [p.relative_to(root).as_posix() for p in v] for k, v in splits.items()}, indent=0))
-
-
-def load_rgb(path: Path) -> Image.Image:
-    """Decode an image to 8-bit RGB; raise DataError naming the file when it cannot be used."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                if im.width * im.height > MAX_PIXELS:
-                    raise DataError(f"{path}: {im.width}x{im.height} is larger than {MAX_PIXELS} pixels")
-                im = ImageOps.exif_transpose(im)
-                if im.mode.startswith("I;16") or im.mode == "I":
-                    arr = np.asarray(im, dtype=np.float64)
-                    im = Image.fromarray(np.clip(arr / (65535.0 if arr.max() > 255 else 255.0) * 255, 0, 255).astype(np.uint8))
-                rgb = im.convert("RGB")
-                rgb.load()
-                return rgb
-    except DataError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise DataError(f"{path}: refused as a decompression bomb") from None
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise DataError(f"{path}: unreadable image ({exc})") from None
 
 
 def to_tensor(im: Image.Image, size: int | None) -> torch.Tensor:

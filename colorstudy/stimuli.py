@@ -13,19 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
+
+from colorcore.images import IMAGE_SUFFIXES, load_rgb
+from colorcore.images import ImageError as BadImage
+
+__all__ = ["BadImage", "load_rgb", "list_images", "encode", "target_size", "wrong_recoloring"]
 
 logger = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 CONTENT_TYPE = "image/png"
 SUFFIX = ".png"
-# Far above any photo a study shows; refuses decompression bombs before they are decoded.
-MAX_PIXELS = 40_000_000
-
-
-class BadImage(ValueError):
-    """An input image that cannot be used; the message names the file and the reason."""
 
 
 @dataclass(frozen=True)
@@ -42,42 +40,6 @@ def list_images(folder: Path) -> dict[str, Path]:
         if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith("."):
             found[path.relative_to(folder).with_suffix("").as_posix()] = path
     return found
-
-
-def load_rgb(path: Path) -> Image.Image:
-    """Decode ``path`` to 8-bit RGB, whatever its mode; raise BadImage with a clear reason."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                if im.width * im.height > MAX_PIXELS:
-                    raise BadImage(f"{path}: {im.width}x{im.height} pixels is more than the limit of {MAX_PIXELS}")
-                im = ImageOps.exif_transpose(im)
-                return _to_rgb8(im)
-    except BadImage:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise BadImage(f"{path}: refused as a decompression bomb ({exc})") from None
-    except FileNotFoundError:
-        raise BadImage(f"{path}: no such file") from None
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise BadImage(f"{path}: not a readable image ({exc})") from None
-
-
-def _to_rgb8(im: Image.Image) -> Image.Image:
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-        # 16-bit or 32-bit gray: scale to 8 bits instead of clipping at 255.
-        arr = np.asarray(im, dtype=np.float64)
-        peak = 65535.0 if im.mode.startswith("I;16") or arr.max() > 255 else 255.0
-        im = Image.fromarray(np.clip(arr / peak * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
-    elif im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-        # Composite on white so that transparent areas look the same for every system.
-        rgba = im.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        im = Image.alpha_composite(white, rgba)
-    rgb = im.convert("RGB")
-    rgb.load()
-    return rgb
 
 
 def target_size(width: int, height: int, longest: int) -> tuple[int, int]:
