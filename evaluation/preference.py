@@ -69,7 +69,11 @@ def preference_test(votes_a: int, votes_b: int, system_a: str = "A", system_b: s
 
 def participant_table(df: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
     """The seed's Figure 7: votes for ``a`` and ``b`` per participant, in order of appearance."""
-    sub = pair_votes(df, a, b)
+    return participant_counts(pair_votes(df, a, b))
+
+
+def participant_counts(sub: pd.DataFrame) -> pd.DataFrame:
+    """:func:`participant_table` from votes already selected by :func:`~evaluation.votes.pair_votes`."""
     order = pd.unique(sub["participant"])
     grouped = sub.groupby("participant", sort=False)["chose_a"].agg(["sum", "count"]).reindex(order)
     table = pd.DataFrame(
@@ -82,7 +86,11 @@ def participant_table(df: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
 
 def image_table(df: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
     """Votes per source image, with the share for ``a``; sorted from most to least preferred."""
-    sub = pair_votes(df, a, b)
+    return image_counts(pair_votes(df, a, b))
+
+
+def image_counts(sub: pd.DataFrame) -> pd.DataFrame:
+    """:func:`image_table` from votes already selected by :func:`~evaluation.votes.pair_votes`."""
     grouped = sub.groupby("image")["chose_a"].agg(["sum", "count"])
     table = pd.DataFrame({"image": grouped.index, "votes_a": grouped["sum"].to_numpy(), "n": grouped["count"].to_numpy()})
     table["votes_b"] = table["n"] - table["votes_a"]

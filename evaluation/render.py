@@ -51,6 +51,8 @@ def _summary_rows(report: Report) -> list[str]:
 
 def text(report: Report) -> str:
     out = [f"Study: {report.study or '(vote table)'}   regular votes: {report.n_votes}   alpha: {report.alpha}", ""]
+    if not report.comparisons:
+        out += ["No regular votes to compare" + (" after the exclusions below." if report.excluded else "."), ""]
     for c, verdict in zip(report.comparisons, report.verdicts, strict=True):
         out.append(f"== {c.pooled.system_a} vs {c.pooled.system_b} ==")
         out.append(_figure7(c).to_string(index=False))

@@ -14,8 +14,8 @@ from .preference import (
     SideBias,
     catch_table,
     fooling_rates,
-    image_table,
-    participant_table,
+    image_counts,
+    participant_counts,
     preference_test,
     response_times,
     side_bias,
@@ -97,12 +97,12 @@ def build_report(
         a, b = sorted(pair, key=lambda s: (rank.get(s, len(rank)), s))
         sub = pair_votes(used, a, b)
         k = int(sub["chose_a"].sum())
-        table = participant_table(used, a, b)
+        table = participant_counts(sub)
         comparisons.append(
             Comparison(
                 pooled=preference_test(k, len(sub) - k, a, b, alternative),
                 participants=table,
-                images=_named_images(image_table(used, a, b)),
+                images=_named_images(image_counts(sub)),
                 participant_level=participant_level_test(table, alternative),
                 mixed=mixed_model(sub) if mixed else None,
             )
