@@ -151,19 +151,36 @@ def give_consent(participant: Participant, user_agent: str = "", screen: Screen 
     participant.refresh_from_db(fields=["consented_at", "assigned_at", "user_agent"])
 
 
-def next_trials(participant: Participant, n: int = 2) -> list[Trial]:
+@dataclass(frozen=True, slots=True)
+class ShownStimulus:
+    token: str
+    width: int
+    height: int
+    system_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShownTrial:
+    """What the trial page and the vote need of a trial: read as plain values on the hot path,
+    without building model instances (which took most of a request's time)."""
+
+    pk: int
+    position: int
+    left: ShownStimulus
+    right: ShownStimulus
+
+
+_SHOWN = ("pk", "position", "left__token", "left__width", "left__height", "left__system_id",
+          "right__token", "right__width", "right__height", "right__system_id")
+
+
+def next_trials(participant: Participant, n: int = 2) -> list[ShownTrial]:
     """The first ``n`` trials without a vote: the current one (where a participant resumes) and the next."""
-    return list(
-        participant.trials.filter(vote__isnull=True)
-        .select_related("left", "right")
-        # Only what the trial page and the vote need: fewer columns, less ORM work per request.
-        .only("position", "is_catch", "left__token", "left__width", "left__height", "left__system_id",
-              "right__token", "right__width", "right__height", "right__system_id")
-        .order_by("position")[:n]
-    )
+    rows = participant.trials.filter(vote__isnull=True).order_by("position").values_list(*_SHOWN)[:n]
+    return [ShownTrial(r[0], r[1], ShownStimulus(*r[2:6]), ShownStimulus(*r[6:10])) for r in rows]
 
 
-def current_trial(participant: Participant) -> Trial | None:
+def current_trial(participant: Participant) -> ShownTrial | None:
     upcoming = next_trials(participant, 1)
     return upcoming[0] if upcoming else None
 
@@ -273,7 +290,7 @@ def record_vote(participant: Participant, position: int, side: str, response_ms:
     try:
         with transaction.atomic():
             Vote.objects.create(
-                trial=current, side=side, chosen_system_id=chosen.system_id, response_ms=response_ms,
+                trial_id=current.pk, side=side, chosen_system_id=chosen.system_id, response_ms=response_ms,
                 displayed_ms=displayed_ms,
             )
             if position >= trials_of(participant):
@@ -282,7 +299,7 @@ def record_vote(participant: Participant, position: int, side: str, response_ms:
                 )
     except IntegrityError:
         # A concurrent request stored a vote for this trial first: its choice stands.
-        return _same_or_conflict(Vote.objects.get(trial=current), side)
+        return _same_or_conflict(Vote.objects.get(trial_id=current.pk), side)
     return VoteOutcome.STORED
 
 

@@ -93,6 +93,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "colorstudy.sqlite3",
+            # Keep each worker's connection: opening one (and running the PRAGMAs) per request
+            # cost more than the queries themselves.
+            "CONN_MAX_AGE": 600,
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 # Concurrent writers (several gunicorn workers): WAL lets readers go on during a
                 # write, IMMEDIATE takes the write lock at BEGIN so two writers never deadlock
