@@ -95,3 +95,19 @@ def test_nul_bytes_and_control_characters_never_reach_the_database(study):
     assert response.status_code == 302
     participant = Participant.objects.get(external_id="abc")
     assert participant.user_agent == "agent"
+
+
+def test_an_unreachable_database_answers_503_with_retry_after(study, monkeypatch):
+    from django.db import OperationalError
+
+    from colorstudy import services
+
+    def down(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    participant = study.participants.order_by("slot").first()
+    client = Client()
+    client.post(f"/p/{participant.token}/consent/", {"consent": "on"})
+    monkeypatch.setattr(services, "next_trials", down)
+    response = client.get(f"/p/{participant.token}/")
+    assert response.status_code == 503 and response["Retry-After"] == "5"

@@ -99,3 +99,52 @@ def test_a_killed_server_loses_no_acknowledged_vote_and_duplicates_none(site):
     if env["DATABASE_URL"] == "":
         with sqlite3.connect(sqlite_path) as db:
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _postgres_cluster() -> list[str] | None:
+    """The local cluster's (version, name) for pg_ctlcluster, when this run may restart it."""
+    if os.geteuid() != 0 or not os.path.exists("/usr/bin/pg_ctlcluster") or not os.path.isdir("/etc/postgresql"):
+        return None
+    versions = sorted(os.listdir("/etc/postgresql"))
+    return [versions[-1], "main"] if versions else None
+
+
+def _pg_ctl(action: str, cluster: list[str]) -> None:
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", *cluster, action], check=True, capture_output=True,
+                   timeout=60)
+    deadline = time.monotonic() + 30
+    while action != "stop" and time.monotonic() < deadline:
+        if subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"]).returncode == 0:
+            return
+        time.sleep(0.2)
+
+
+def test_a_postgresql_restart_under_load_loses_no_acknowledged_vote(site):
+    env, slug, _ = site
+    cluster = _postgres_cluster()
+    if not env["DATABASE_URL"].startswith("postgres") or cluster is None:
+        pytest.skip("runs in the PostgreSQL pass of `make test`, as root on a machine with a local cluster")
+    from django.db import connections
+
+    port = free_port()
+    server = start_server(env, port)
+    out = Outcome()
+    deadline = time.monotonic() + 120
+    threads = [threading.Thread(target=run_participant, args=(port, slug, out, deadline)) for _ in range(12)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(0.8)
+        _pg_ctl("restart", cluster)  # every open connection, the workers' included, is cut
+        for t in threads:
+            t.join(timeout=150)
+    finally:
+        _pg_ctl("start", cluster)  # whatever happened, leave the server running for the rest of the suite
+        connections.close_all()  # this process's connections died with the restart: reconnect on next use
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+    assert out.errors == 0
+    stored = stored_votes(env, slug)
+    assert len(stored) == len({(t, p) for t, p, _ in stored})
+    assert set(out.acknowledged) <= set(stored)
+    assert len(stored) == 12 * 8
