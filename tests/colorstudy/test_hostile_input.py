@@ -27,7 +27,8 @@ def test_random_vote_posts_never_500_and_never_store_an_invalid_vote(study):
     client = Client()
     client.post(f"/p/{participant.token}/consent/", {"consent": "on"})
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    # Derandomized: the same 150 examples on every run, so CI never turns red by chance.
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     @given(data=fields, token=st.sampled_from([participant.token, "x" * 22, "", "../../etc/passwd", "%00"]))
     def run(data, token):
         response = client.post(f"/p/{token}/vote/", data)
