@@ -82,8 +82,9 @@ def stored_votes(env: dict, slug: str) -> list[tuple[str, int, str]]:
     return [(t, int(p), s) for t, p, s in (line.split() for line in out.splitlines() if line.count(" ") == 2)]
 
 
-def test_a_killed_server_loses_no_acknowledged_vote_and_duplicates_none(site):
-    env, slug, sqlite_path = site
+def under_load(env: dict, slug: str, disrupt) -> Outcome:
+    """12 participants' threads against gunicorn while ``disrupt(out, server, port)`` breaks things
+    (it returns the server process that runs afterwards); then the votes stored are checked."""
     port = free_port()
     server = start_server(env, port)
     out = Outcome()
@@ -92,24 +93,34 @@ def test_a_killed_server_loses_no_acknowledged_vote_and_duplicates_none(site):
     for t in threads:
         t.start()
     try:
-        for at in (10, 80):  # two crashes in the middle of the load
-            wait_for_votes(out, at)
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-            time.sleep(0.3)
-            server = start_server(env, port)
+        server = disrupt(out, server, port)
         for t in threads:
             t.join(timeout=150)
     finally:
         os.killpg(server.pid, signal.SIGKILL)
         server.wait()
     assert out.errors == 0
-    assert out.retries > 0, "the crashes should have interrupted some requests"
+    assert out.retries > 0, "the disruption should have interrupted some requests"
     stored = stored_votes(env, slug)
-    assert len(stored) == len(set((t, p) for t, p, _ in stored))  # one vote per trial
-    acknowledged = set(out.acknowledged)
-    assert acknowledged <= set(stored)  # nothing acknowledged was lost
+    assert len(stored) == len({(t, p) for t, p, _ in stored})  # one vote per trial
+    assert set(out.acknowledged) <= set(stored)  # nothing acknowledged was lost
     assert len(stored) == PARTICIPANTS * TRIALS  # every participant finished, retries added nothing
+    return out
+
+
+def test_a_killed_server_loses_no_acknowledged_vote_and_duplicates_none(site):
+    env, slug, sqlite_path = site
+
+    def crash_twice(out: Outcome, server: subprocess.Popen, port: int) -> subprocess.Popen:
+        for at in (10, 80):  # two crashes in the middle of the load
+            wait_for_votes(out, at)
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+            time.sleep(0.3)
+            server = start_server(env, port)
+        return server
+
+    under_load(env, slug, crash_twice)
     if env["DATABASE_URL"] == "":
         with sqlite3.connect(sqlite_path) as db:
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -144,26 +155,13 @@ def test_a_postgresql_restart_under_load_loses_no_acknowledged_vote(site):
         pytest.skip("runs in the PostgreSQL pass of `make test`, as root on a machine with a local cluster")
     from django.db import connections
 
-    port = free_port()
-    server = start_server(env, port)
-    out = Outcome()
-    deadline = time.monotonic() + 120
-    threads = [threading.Thread(target=run_two, args=(port, slug, out, deadline)) for _ in range(12)]
-    for t in threads:
-        t.start()
-    try:
+    def restart_postgres(out: Outcome, server: subprocess.Popen, port: int) -> subprocess.Popen:
         wait_for_votes(out, 10)
-        _pg_ctl("restart", cluster)  # every open connection, the workers' included, is cut
-        for t in threads:
-            t.join(timeout=150)
-    finally:
-        _pg_ctl("start", cluster)  # whatever happened, leave the server running for the rest of the suite
-        connections.close_all()  # this process's connections died with the restart: reconnect on next use
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-    assert out.errors == 0
-    stored = stored_votes(env, slug)
-    assert len(stored) == len({(t, p) for t, p, _ in stored})
-    assert set(out.acknowledged) <= set(stored)
-    assert len(stored) == PARTICIPANTS * TRIALS
-    assert out.retries > 0, "the restart should have interrupted some requests"
+        try:
+            _pg_ctl("restart", cluster)  # every open connection, the workers' included, is cut
+        finally:
+            _pg_ctl("start", cluster)  # whatever happened, leave the server running for the rest of the suite
+            connections.close_all()  # this process's connections died with the restart: reconnect on next use
+        return server
+
+    under_load(env, slug, restart_postgres)
