@@ -42,10 +42,12 @@ class Colorizer:
     weights_dtype: torch.dtype = torch.float32  # bfloat16 when the network was frozen for CPU inference
 
 
-    @torch.inference_mode()
     def ab(self, rgb: torch.Tensor) -> torch.Tensor:
         """(B, 3, S, S) sRGB -> (B, 2, S, S) predicted ab."""
-        lightness = rgb_to_lab(rgb.to(self.runtime.device))[:, :1]
+        return self._ab_from_lightness(rgb_to_lab(rgb.to(self.runtime.device))[:, :1])
+
+    @torch.inference_mode()
+    def _ab_from_lightness(self, lightness: torch.Tensor) -> torch.Tensor:
         with self.runtime.autocast():
             out = self.model(self.runtime.format(lightness.to(self.weights_dtype)))  # (B, Q, S/4, S/4)
         ab = decode(out, self.config, self.bins.centers if self.bins else None, self.temperature, self.method)
@@ -54,16 +56,25 @@ class Colorizer:
     def colorize(self, images: list[Image.Image]) -> list[Image.Image]:
         """Colorize RGB (or gray) images of any size: the network sees ``size`` x ``size``, the output
         keeps each image's own size and its full-resolution lightness."""
+        full = [_to_tensor(im) for im in images]
+        if all(f.shape[-2:] == (self.size, self.size) for f in full):
+            # Already the network's size: one Lab conversion and one recombination for the batch.
+            lab = rgb_to_lab(torch.stack(full))
+            ab = self._ab_from_lightness(lab[:, :1].to(self.runtime.device)).float().cpu()
+            return [_to_image(rgb) for rgb in lab_to_rgb(torch.cat([lab[:, :1], ab], 1))]
         small = torch.stack([_to_tensor(im.resize((self.size, self.size), Image.Resampling.BICUBIC)) for im in images])
         ab = self.ab(small).float().cpu()
         out = []
-        for im, ab_i in zip(images, ab, strict=True):
-            full = _to_tensor(im).unsqueeze(0)  # (1, 3, H, W)
-            lightness = rgb_to_lab(full)[:, :1]
-            ab_full = F.interpolate(ab_i.unsqueeze(0), size=full.shape[-2:], mode="bilinear", align_corners=False)
-            rgb = lab_to_rgb(torch.cat([lightness, ab_full], 1))[0]
-            out.append(Image.fromarray((rgb.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)))
+        for f, ab_i in zip(full, ab, strict=True):
+            lightness = rgb_to_lab(f.unsqueeze(0))[:, :1]  # (1, 1, H, W) at the image's own size
+            ab_full = F.interpolate(ab_i.unsqueeze(0), size=f.shape[-2:], mode="bilinear", align_corners=False)
+            out.append(_to_image(lab_to_rgb(torch.cat([lightness, ab_full], 1))[0]))
         return out
+
+
+def _to_image(rgb: torch.Tensor) -> Image.Image:
+    """(3, H, W) in [0, 1] -> 8-bit PIL image."""
+    return Image.fromarray((rgb.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8))
 
 
 def _to_tensor(im: Image.Image) -> torch.Tensor:
