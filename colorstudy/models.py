@@ -46,29 +46,30 @@ class Study(models.Model):
     def __str__(self) -> str:
         return self.slug
 
+    def _config_int(self, key: str) -> int | None:
+        """A positive whole-number design setting from the stored configuration, or None when unset."""
+        value = self.config.get(key)
+        return int(value) if value else None
+
     @property
     def exposure_ms(self) -> int | None:
         """Exposure-limited trials show the pair this long, then hide it until the choice."""
-        value = self.config.get("exposure_ms")
-        return int(value) if value else None
+        return self._config_int("exposure_ms")
 
     @property
     def min_viewport_width(self) -> int | None:
         """Participants whose browser window is narrower are turned away at consent."""
-        value = self.config.get("min_viewport_width")
-        return int(value) if value else None
+        return self._config_int("min_viewport_width")
 
     @property
     def target_completes(self) -> int | None:
         """The open link closes once this many participants have finished."""
-        value = self.config.get("target_completes")
-        return int(value) if value else None
+        return self._config_int("target_completes")
 
     @property
     def abandon_after_minutes(self) -> int | None:
         """An unfinished list untouched this long is offered to the next newcomer."""
-        value = self.config.get("abandon_after_minutes")
-        return int(value) if value else None
+        return self._config_int("abandon_after_minutes")
 
     @property
     def practice_trials(self) -> int:
@@ -77,8 +78,7 @@ class Study(models.Model):
     @property
     def break_every(self) -> int | None:
         """A pause screen after every this many trials."""
-        value = self.config.get("break_every")
-        return int(value) if value else None
+        return self._config_int("break_every")
 
 
 class System(models.Model):
