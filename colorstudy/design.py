@@ -53,22 +53,6 @@ def _balanced_sides(rng: random.Random, count: int) -> list[bool]:
     return sides
 
 
-def participant_trials(
-    slot: int,
-    images: Sequence[str],
-    systems: Sequence[str],
-    trials: int,
-    seed: int,
-    catch_images: Sequence[str] = (),
-    n_catch: int = 0,
-    against: str | None = None,
-) -> list[TrialSpec]:
-    """The ordered trial list of participant ``slot`` (0-based). See the module docstring."""
-    _check(images, systems, trials, catch_images, n_catch, against)
-    permutation, pairs = _dealing_order(images, systems, seed, against)
-    return _one_list(slot, permutation, pairs, trials, seed, list(catch_images), n_catch)
-
-
 def _dealing_order(
     images: Sequence[str], systems: Sequence[str], seed: int, against: str | None = None
 ) -> tuple[list[str], list[tuple[str, str]]]:
