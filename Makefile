@@ -59,15 +59,22 @@ fixtures: venv
 
 # The seed study end to end from raw LFW: the full-size eccv16 networks (cross-entropy and L2),
 # their test-split metrics, colorizations and a study. Hours on a CPU; use --device cuda where there is one.
-EPOCHS ?= 2
+# The seed's settings are 2 passes at learning rate 3e-5; `make reproduce LR=3e-4 MAX_STEPS=500` is
+# the shorter run whose figures are in README.md (MAX_STEPS caps the steps of batch 8).
+EPOCHS    ?= 2
+LR        ?= 3e-5
+MAX_STEPS ?=
+TRAIN      = $(CC) train --data $(LFW) --epochs $(EPOCHS) --lr $(LR) --resume $(if $(MAX_STEPS),--max-steps $(MAX_STEPS))
 reproduce: venv
-	$(CC) train --data $(LFW) --out runs/ce --loss ce --epochs $(EPOCHS) --resume
-	$(CC) train --data $(LFW) --out runs/l2 --loss l2 --epochs $(EPOCHS) --resume
+	$(TRAIN) --out runs/ce --loss ce
+	$(TRAIN) --out runs/l2 --loss l2
 	$(CC) evaluate --model runs/ce/last.pt --data $(LFW) --temperature 0.38 > runs/eval-ce-t038.json
 	$(CC) evaluate --model runs/ce/last.pt --data $(LFW) --temperature 0.6 > runs/eval-ce-t060.json
 	$(CC) evaluate --model runs/l2/last.pt --data $(LFW) > runs/eval-l2.json
 	$(CC) colorize --model runs/ce/last.pt --input fixtures/lfw-test-sample --output runs/colorized/cross-entropy
 	$(CC) colorize --model runs/l2/last.pt --input fixtures/lfw-test-sample --output runs/colorized/l2
+	$(CC) montage --column "ground truth=fixtures/lfw-test-sample" --column "cross-entropy=runs/colorized/cross-entropy" \
+	    --column "L2=runs/colorized/l2" --rows 6 --output runs/comparison.png
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py generate_pairs --study reproduction --replace --system cross_entropy=runs/colorized/cross-entropy \
 	    --system l2=runs/colorized/l2 --participants 6 --trials 30 --seed 1 --catch-rate 0.1 --ground-truth fixtures/lfw-test-sample

@@ -7,6 +7,11 @@ reports sustained votes/s, p50/p95/p99 latency of every request, errors, and the
 database that every acknowledged vote is stored exactly once. A trivial view (/healthz) is
 measured on the same server for the ceiling of this stack.
 
+Two kinds of participants run one after the other on the same server: browsers with JavaScript,
+as the trial page really works (each vote is one request whose answer is the next trial), and
+browsers without it (each vote is a form POST answered by a redirect, then a GET of the next
+trial page: two requests per vote).
+
     .venv/bin/python bench/load.py [--participants 200 --trials 20 --workers 4 --clients 16]
     .venv/bin/python bench/load.py --database-url postgres://postgres@127.0.0.1:5432/test
 """
@@ -44,7 +49,7 @@ def run_threads(worker, clients: int) -> float:
     return time.perf_counter() - start
 
 
-def generator(port: int, slug: str, participants: int, clients: int, queue: mp.Queue) -> None:
+def generator(port: int, slug: str, participants: int, clients: int, in_page: bool, queue: mp.Queue) -> None:
     """The load-generator process: ``clients`` threads, each running participants one after another."""
     out = Outcome()
     lock = threading.Lock()
@@ -57,7 +62,7 @@ def generator(port: int, slug: str, participants: int, clients: int, queue: mp.Q
                     return
                 remaining.pop()
             try:
-                run_participant(port, slug, out)
+                run_participant(port, slug, out, in_page=in_page)
             except Exception:  # a broken connection is an error of the run, not of the benchmark
                 out.errors += 1
 
@@ -108,7 +113,7 @@ def main() -> None:
     subprocess.run([py, "-c", "import sys; sys.path.insert(0, '.'); from tests.conftest import make_system_folders; "
                     f"make_system_folders(__import__('pathlib').Path('{systems}'), {args.trials})"], cwd=ROOT, check=True, env=env)
     subprocess.run([*manage, "generate_pairs", "--study", slug, "--system", f"a={systems / 'muted'}", "--system",
-                    f"b={systems / 'vivid'}", "--participants", str(args.participants), "--trials", str(args.trials),
+                    f"b={systems / 'vivid'}", "--participants", str(2 * args.participants), "--trials", str(args.trials),
                     "--show-links", "0"], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     server = subprocess.Popen([py, "-m", "gunicorn", "colorstudy.wsgi", "--workers", str(args.workers), "--bind",
                                f"127.0.0.1:{args.port}", "--log-level", "warning"], env=env, cwd=ROOT)
@@ -120,15 +125,13 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         ceiling = run_in_process(trivial, args.port, 4000, args.clients)
-        result = run_in_process(generator, args.port, slug, args.participants, args.clients)
+        runs = {mode: run_in_process(generator, args.port, slug, args.participants, args.clients, mode == "in-page")
+                for mode in ("in-page", "form")}
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    lat = np.array(result["latencies"]) * 1e3
-    votes = len(result["acked"])
-    vps = votes / result["elapsed"]
     trivial_rps = len(ceiling["latencies"]) / ceiling["elapsed"]
-    flow_rps = len(lat) / result["elapsed"]
+    votes = sum(len(r["acked"]) for r in runs.values())
     check = subprocess.run(
         [*manage, "shell", "-c",
          "from colorstudy.models import Vote; from django.db.models import Count; "
@@ -138,10 +141,15 @@ def main() -> None:
     stored, duplicates = map(int, check.stdout.strip().splitlines()[-1].split())
     backend = "PostgreSQL" if args.database_url else "SQLite (WAL)"
     print(f"{backend}, gunicorn {args.workers} workers, {args.clients} concurrent participants, {args.participants} x {args.trials} trials")
-    print(f"votes: {votes} acknowledged in {result['elapsed']:.1f} s = {vps:.0f} votes/s sustained; errors {result['errors']}")
-    print(f"requests: {flow_rps:.0f}/s; latency p50 {np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms, "
-          f"p99 {np.percentile(lat, 99):.1f} ms")
-    print(f"trivial view: {trivial_rps:.0f} requests/s (the stack's ceiling); flow requests / ceiling = {flow_rps / trivial_rps:.2f}")
+    print(f"trivial view: {trivial_rps:.0f} requests/s (the stack's ceiling)")
+    for mode, result in runs.items():
+        lat = np.array(result["latencies"]) * 1e3
+        flow_rps = len(lat) / result["elapsed"]
+        label = "with JavaScript (in-page votes)" if mode == "in-page" else "without JavaScript (form posts)"
+        print(f"{label}: {len(result['acked'])} votes acknowledged in {result['elapsed']:.1f} s = "
+              f"{len(result['acked']) / result['elapsed']:.0f} votes/s sustained; errors {result['errors']}; "
+              f"{flow_rps:.0f} requests/s = {flow_rps / trivial_rps:.2f} of the ceiling; latency p50 "
+              f"{np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms, p99 {np.percentile(lat, 99):.1f} ms")
     print(f"database: {stored} votes stored for {votes} acknowledged, {duplicates} trials with more than one vote -> "
           + ("OK" if stored == votes and duplicates == 0 else "MISMATCH"))
     shutil.rmtree(data, ignore_errors=True)

@@ -180,6 +180,48 @@ def next_trials(participant: Participant, n: int = 2) -> list[ShownTrial]:
     return [ShownTrial(r[0], r[1], ShownStimulus(*r[2:6]), ShownStimulus(*r[6:10])) for r in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class NextStep:
+    """What a participant sees next: a trial, the pause screen, or the completion page."""
+
+    kind: str  # "trial" | "break" | "complete"
+    done: int  # trials answered
+    total: int  # trials in this participant's list
+    trial: ShownTrial | None = None
+    upcoming: ShownTrial | None = None  # the one after, for preloading its images
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+
+def next_step(participant: Participant, upcoming: list[ShownTrial] | None = None) -> NextStep:
+    """Where the participant stands: the page view and the in-page vote both start from this.
+
+    ``upcoming``: the first unanswered trials when the caller has just read them (at least two,
+    or all that are left), which saves the query.
+    """
+    upcoming = next_trials(participant, 2) if upcoming is None else upcoming[:2]
+    total = trials_of(participant)
+    if not upcoming:
+        return NextStep("complete", total, total)
+    # Trials are answered in order: the current position says how many are done.
+    done = upcoming[0].position - 1
+    if break_due(participant, done):
+        return NextStep("break", done, total)
+    return NextStep("trial", done, total, upcoming[0], upcoming[1] if len(upcoming) > 1 else None)
+
+
+def vote_and_next(participant: Participant, position: int, side: str, response_ms: int | None,
+                  displayed_ms: int | None = None) -> NextStep:
+    """Store one vote (as ``record_vote``) and say what comes next, with one read of the trial list."""
+    upcoming = next_trials(participant, 3)
+    outcome = record_vote(participant, position, side, response_ms, displayed_ms, upcoming=upcoming)
+    if outcome is VoteOutcome.STORED and upcoming and upcoming[0].position == position:
+        return next_step(participant, upcoming[1:])
+    return next_step(participant)
+
+
 def current_trial(participant: Participant) -> ShownTrial | None:
     upcoming = next_trials(participant, 1)
     return upcoming[0] if upcoming else None
@@ -265,18 +307,19 @@ def practice_feedback(participant: Participant, position: str) -> dict | None:
 
 
 def record_vote(participant: Participant, position: int, side: str, response_ms: int | None,
-                displayed_ms: int | None = None) -> VoteOutcome:
+                displayed_ms: int | None = None, upcoming: list[ShownTrial] | None = None) -> VoteOutcome:
     """Store one vote, exactly once.
 
     Trials are answered strictly in order, so the current trial is the first unanswered one.
     The same choice sent again is a success that stores nothing; a different choice for an
     answered trial, a trial out of order, or a trial that is not this participant's is refused.
+    ``upcoming``: the unanswered trials in order, when the caller has just read them.
     """
     if side not in Vote.Side.values:
         raise VoteRefused(400, f"side must be one of {Vote.Side.values}, got {side!r}")
     if participant.consented_at is None:
         raise VoteRefused(403, "consent has not been given")
-    current = current_trial(participant)
+    current = current_trial(participant) if upcoming is None else (upcoming[0] if upcoming else None)
     if current is None or position < current.position:
         existing = Vote.objects.filter(trial__participant=participant, trial__position=position).first()
         if existing is None:

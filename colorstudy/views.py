@@ -7,8 +7,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -107,29 +108,14 @@ def participant_page(request: HttpRequest, token: str) -> HttpResponse:
                         "the answers you gave: they are kept.", study)
     if feedback := services.practice_feedback(participant, request.GET.get("feedback", "")):
         return render(request, "colorstudy/feedback.html", {"study": study, "participant": participant, **feedback})
-    upcoming = services.next_trials(participant, 2)
-    if not upcoming:
+    step = services.next_step(participant)
+    if step.kind == "complete":
         services.finish(participant)
         return render(request, "colorstudy/complete.html", {"study": study, "participant": participant})
-    trial = upcoming[0]
-    # Trials are answered in order: the current position says how many are done.
-    done, total = trial.position - 1, services.trials_of(participant)
-    if services.break_due(participant, done):
-        return render(request, "colorstudy/break.html", {"study": study, "participant": participant, "done": done,
-                                                          "total": total})
-    return render(
-        request,
-        "colorstudy/trial.html",
-        {
-            "study": study,
-            "participant": participant,
-            "trial": trial,
-            "number": done + 1,
-            "total": total,
-            "percent": round(100 * done / total) if total else 0,
-            "upcoming": upcoming[1] if len(upcoming) > 1 else None,
-        },
-    )
+    if step.kind == "break":
+        return render(request, "colorstudy/break.html", {"study": study, "participant": participant,
+                                                          "done": step.done, "total": step.total})
+    return render(request, "colorstudy/trial.html", {"study": study, "participant": participant, "step": step})
 
 
 @require_POST
@@ -153,26 +139,63 @@ def consent(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("participant", token=participant.token)
 
 
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _refusal(request: HttpRequest, status: int, title: str, text: str, study: Study) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"error": f"{title}: {text}"}, status=status)
+    return _message(request, status, title, text, study)
+
+
+def _shown(stimulus: services.ShownStimulus) -> dict:
+    return {"src": reverse("stimulus", args=[stimulus.token]), "width": stimulus.width, "height": stimulus.height}
+
+
+def _after_vote_json(participant: Participant, position: int, step: services.NextStep) -> JsonResponse:
+    """The in-page answer to a vote: the next trial itself, or where the browser must go instead.
+
+    One request per vote instead of POST, redirect and GET; the pages that are not a trial
+    (practice feedback, the pause, completion) stay server-rendered pages.
+    """
+    home = reverse("participant", args=[participant.token])
+    if position <= participant.study.practice_trials:
+        return JsonResponse({"location": f"{home}?feedback={position}"})
+    if step.kind != "trial":
+        return JsonResponse({"location": home})
+    trial = step.trial
+    return JsonResponse({"trial": {
+        "position": trial.position, "number": step.done + 1, "total": step.total, "percent": step.percent,
+        "left": _shown(trial.left), "right": _shown(trial.right),
+        "upcoming": [_shown(step.upcoming.left)["src"], _shown(step.upcoming.right)["src"]] if step.upcoming else [],
+    }})
+
+
 @require_POST
 def vote(request: HttpRequest, token: str) -> HttpResponse:
+    """Store one vote. A plain form POST is answered with a redirect to the next page; the trial
+    page's script asks for JSON and gets the next trial in the same answer."""
     participant = _participant(token)
+    study = participant.study
     if limited := rate_limited(request, "vote", settings.RATE_LIMIT_VOTE):
         return limited
     form = VoteForm(request.POST)
     if not form.is_valid():
         fields = ", ".join(f"{name}: {' '.join(errs)}" for name, errs in form.errors.items())
-        return _message(request, 400, "Your answer could not be read", fields, participant.study)
-    if participant.study.status != Study.Status.OPEN:
-        return _message(request, 403, "This study is closed", "Votes are no longer accepted.", participant.study)
+        return _refusal(request, 400, "Your answer could not be read", fields, study)
+    if study.status != Study.Status.OPEN:
+        return _refusal(request, 403, "This study is closed", "Votes are no longer accepted.", study)
+    position, in_page = form.cleaned_data["position"], _wants_json(request)
+    answer = (participant, position, form.cleaned_data["side"], form.cleaned_data["response_ms"],
+              form.cleaned_data["displayed_ms"])
     try:
-        services.record_vote(
-            participant, form.cleaned_data["position"], form.cleaned_data["side"], form.cleaned_data["response_ms"],
-            form.cleaned_data["displayed_ms"],
-        )
+        if in_page:
+            return _after_vote_json(participant, position, services.vote_and_next(*answer))
+        services.record_vote(*answer)
     except services.VoteRefused as refused:
-        return _message(request, refused.status, "This answer was not accepted", refused.message, participant.study)
-    position = form.cleaned_data["position"]
-    if position <= participant.study.practice_trials:  # practice trials come first and get feedback
+        return _refusal(request, refused.status, "This answer was not accepted", refused.message, study)
+    if position <= study.practice_trials:  # practice trials come first and get feedback
         return redirect(f"/p/{participant.token}/?feedback={position}")
     return redirect("participant", token=participant.token)
 

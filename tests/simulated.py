@@ -1,13 +1,16 @@
 """Simulated participants over real HTTP, for the load benchmark and the crash test.
 
 A participant is a keep-alive connection with its cookies that goes through the real flow:
-open link -> consent -> GET trial -> POST vote -> ... -> completion page. With ``retry_until``
+open link -> consent -> GET trial -> POST vote -> ... -> completion page. With ``in_page`` it
+votes as the trial page's script does: each vote asks for JSON and its answer is the next trial
+(one request per vote); pages that are not trials are fetched where the answer points. With ``retry_until``
 set, every request that fails at the connection level (server killed, restarting) is sent again
 until it gets an answer, as a browser's user would reload.
 """
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -26,8 +29,9 @@ class Session:
         self.latencies: list[float] = []
         self.retries = 0
 
-    def _once(self, method: str, path: str, body: str | None) -> tuple[int, str, dict]:
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()), "Host": "127.0.0.1"}
+    def _once(self, method: str, path: str, body: str | None, accept: str) -> tuple[int, str, dict]:
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()), "Host": "127.0.0.1",
+                   "Accept": accept}
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         start = time.perf_counter()
@@ -41,10 +45,10 @@ class Session:
                 self.cookies[name] = rest.split(";")[0]
         return response.status, data, dict(response.getheaders())
 
-    def request(self, method: str, path: str, body: str | None = None) -> tuple[int, str, dict]:
+    def request(self, method: str, path: str, body: str | None = None, accept: str = "text/html") -> tuple[int, str, dict]:
         while True:
             try:
-                status, data, headers = self._once(method, path, body)
+                status, data, headers = self._once(method, path, body, accept)
                 if status in (502, 503) and self.retry_until:  # a proxy would say the server is down
                     raise ConnectionError(status)
                 return status, data, headers
@@ -65,8 +69,8 @@ class Outcome:
     retries: int = 0
 
 
-def run_participant(port: int, slug: str, out: Outcome, retry_until: float | None = None) -> None:
-    """One whole session; acknowledged votes (302 answers) are appended to ``out``."""
+def run_participant(port: int, slug: str, out: Outcome, retry_until: float | None = None, in_page: bool = False) -> None:
+    """One whole session; acknowledged votes (302 answers, or 200 with JSON) are appended to ``out``."""
     s = Session(port, retry_until)
     try:
         status, page, _ = s.request("GET", f"/study/{slug}/")
@@ -80,23 +84,32 @@ def run_participant(port: int, slug: str, out: Outcome, retry_until: float | Non
             return
         home = urlsplit(headers["Location"]).path
         participant = home.strip("/").split("/")[-1]
+        position = None  # known from the last JSON answer; otherwise read from the page
         while True:
-            status, page, _ = s.request("GET", home)
-            if status != 200:
-                out.errors += 1
-                return
-            match = POSITION.search(page)
-            if not match:
-                return  # the completion page
-            position = int(match.group(1))
-            csrf = CSRF.search(page).group(1)
+            if position is None:
+                status, page, _ = s.request("GET", home)
+                if status != 200:
+                    out.errors += 1
+                    return
+                match = POSITION.search(page)
+                if not match:
+                    return  # the completion page
+                position = int(match.group(1))
+                csrf = CSRF.search(page).group(1)
             side = "left" if position % 2 else "right"
             body = f"csrfmiddlewaretoken={csrf}&position={position}&side={side}&response_ms=900"
-            status, _, _ = s.request("POST", f"{home}vote/", body)
-            if status == 302:
+            if in_page:
+                status, answer, _ = s.request("POST", f"{home}vote/", body, accept="application/json")
+                ok = status == 200
+                trial = json.loads(answer).get("trial") if ok else None
+            else:
+                status, _, _ = s.request("POST", f"{home}vote/", body)
+                ok, trial = status == 302, None
+            if ok:
                 out.acknowledged.append((participant, position, side))
             else:
                 out.errors += 1
+            position = trial["position"] if trial else None
     finally:
         out.latencies.extend(s.latencies)
         out.retries += s.retries

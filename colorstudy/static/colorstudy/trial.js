@@ -1,53 +1,118 @@
-// Progressive enhancement of the trial form: arrow keys, response time, one submission only.
-// Without JavaScript the two image buttons post the form by themselves.
+// Progressive enhancement of the trial form: arrow keys, response time, one submission only,
+// and the next trial shown in place (one request per vote: the server answers the vote with the
+// next pair). Without JavaScript the two image buttons post the form by themselves; whenever the
+// in-page path fails, the form is posted the plain way (a repeated vote is stored only once).
 (function () {
   "use strict";
   var form = document.getElementById("vote-form");
   if (!form) { return; }
-  var started = null;
-  var sent = false;
   var images = form.querySelectorAll(".choice img");
-
+  var buttons = form.querySelectorAll(".choice");
   var exposure = parseInt(form.getAttribute("data-exposure-ms") || "0", 10);
+  var started = null;
   var hiddenAt = null;
+  var timer = null;
+  var sent = false;
+  var pending = null;  // the next trial, shown once both of its images have loaded
+  var preloaded = [];
   if (exposure) { form.classList.add("ready"); }
 
   function hidePair() {
     hiddenAt = performance.now();
     form.elements["displayed_ms"].value = String(Math.round(hiddenAt - started));
-    var buttons = form.querySelectorAll(".choice");
     for (var i = 0; i < buttons.length; i++) { buttons[i].classList.add("exposed-out"); }
   }
 
-  function startClock() {
+  function loaded() {
     for (var i = 0; i < images.length; i++) {
-      if (!images[i].complete) { return; }
+      if (!images[i].complete || images[i].naturalWidth === 0) { return false; }
     }
-    if (started === null) {
-      started = performance.now();
-      if (exposure) { setTimeout(hidePair, exposure); }
+    return true;
+  }
+
+  // The response clock (and the exposure) starts when both images are on screen.
+  function startClock() {
+    if (pending !== null || started !== null || !loaded()) { return; }
+    started = performance.now();
+    if (exposure) { timer = setTimeout(hidePair, exposure); }
+  }
+
+  function reveal() {
+    var trial = pending;
+    pending = null;
+    document.querySelector(".progress .count").textContent = trial.number + " of " + trial.total;
+    document.querySelector(".progress .bar > span").style.width = trial.percent + "%";
+    for (var i = 0; i < buttons.length; i++) { buttons[i].classList.remove("chosen", "exposed-out"); }
+    form.classList.remove("loading");
+    sent = false;
+    startClock();
+  }
+
+  function onLoad() {
+    if (pending !== null) {
+      if (loaded()) { reveal(); }
+    } else {
+      startClock();
     }
   }
-  for (var i = 0; i < images.length; i++) { images[i].addEventListener("load", startClock); }
-  startClock();
+
+  function show(trial) {
+    clearTimeout(timer);
+    started = null;
+    hiddenAt = null;
+    pending = trial;
+    form.classList.add("loading");  // the old pair must not stay clickable under the new position
+    form.elements["position"].value = String(trial.position);
+    form.elements["response_ms"].value = "";
+    form.elements["displayed_ms"].value = "";
+    var sides = [trial.left, trial.right];
+    for (var i = 0; i < images.length; i++) {
+      images[i].width = sides[i].width;
+      images[i].height = sides[i].height;
+      images[i].src = sides[i].src;
+    }
+    preloaded = trial.upcoming.map(function (src) { var img = new Image(); img.src = src; return img; });
+    onLoad();
+  }
+
+  function postPlainly(side) {
+    var hidden = document.createElement("input");
+    hidden.type = "hidden";
+    hidden.name = "side";
+    hidden.value = side;
+    form.appendChild(hidden);
+    form.submit();
+  }
 
   function choose(side) {
-    if (sent) { return; }
+    if (sent || pending !== null) { return; }
     sent = true;
     var ms = started === null ? "" : String(Math.round(performance.now() - started));
     form.elements["response_ms"].value = ms;
     if (exposure && hiddenAt === null && started !== null) {
       form.elements["displayed_ms"].value = String(Math.round(performance.now() - started));
     }
-    var hidden = document.createElement("input");
-    hidden.type = "hidden";
-    hidden.name = "side";
-    hidden.value = side;
-    form.appendChild(hidden);
     var button = form.querySelector('[data-side="' + side + '"]');
     if (button) { button.classList.add("chosen"); }
-    form.submit();
+    if (!window.fetch || !window.FormData) { postPlainly(side); return; }
+    var data = new FormData(form);
+    data.append("side", side);
+    fetch(form.action, {method: "POST", body: data, credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.json();
+      })
+      .then(function (answer) {
+        if (answer.trial) { show(answer.trial); } else { window.location.assign(answer.location); }
+      })
+      .catch(function () { postPlainly(side); });  // the server's page says what went wrong
   }
+
+  for (var i = 0; i < images.length; i++) {
+    images[i].addEventListener("load", onLoad);
+    images[i].addEventListener("error", function () { if (pending !== null) { window.location.reload(); } });
+  }
+  startClock();
 
   form.addEventListener("click", function (event) {
     var button = event.target.closest("[data-side]");

@@ -1,0 +1,96 @@
+"""The trial page's script votes with fetch and gets the next trial in the same answer (JSON)."""
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from colorstudy.models import Participant, System, Trial, Vote
+
+from .helpers import make_study
+from .test_participant_flow import current_position, start
+
+pytestmark = pytest.mark.django_db
+
+JSON = {"HTTP_ACCEPT": "application/json"}
+
+
+def vote_json(client: Client, participant: Participant, position: int, side: str, **extra):
+    data = {"position": position, "side": side, "response_ms": 650, **extra}
+    return client.post(f"/p/{participant.token}/vote/", data, **JSON)
+
+
+def test_each_vote_answers_with_the_next_trial_until_the_completion_page(system_folders):
+    study = make_study(system_folders, participants=2, trials=5)
+    client = Client()
+    participant = start(client, study)
+    position = current_position(client, participant)
+    for expected in range(1, 6):
+        assert position == expected
+        answer = vote_json(client, participant, position, "left")
+        assert answer.status_code == 200 and answer["Content-Type"] == "application/json"
+        body = answer.json()
+        stored = Vote.objects.get(trial__participant=participant, trial__position=position)
+        assert stored.side == "left" and stored.response_ms == 650
+        if expected < 5:
+            shown = body["trial"]
+            trial = Trial.objects.select_related("left", "right").get(participant=participant, position=expected + 1)
+            # The answer is the next trial exactly as the page would have shown it.
+            assert shown["position"] == expected + 1 and shown["number"] == expected + 1 and shown["total"] == 5
+            assert shown["percent"] == round(100 * expected / 5)
+            assert shown["left"]["src"] == f"/img/{trial.left.token}.png"
+            assert shown["right"]["src"] == f"/img/{trial.right.token}.png"
+            assert (shown["left"]["width"], shown["left"]["height"]) == (trial.left.width, trial.left.height)
+            assert len(shown["upcoming"]) == (2 if expected < 4 else 0)
+            assert client.get(shown["left"]["src"]).status_code == 200
+            position = shown["position"]
+        else:
+            assert body == {"location": f"/p/{participant.token}/"}
+    done = client.get(f"/p/{participant.token}/")
+    participant.refresh_from_db()
+    assert participant.finished_at is not None and participant.completion_code.encode() in done.content
+
+
+def test_a_repeated_in_page_vote_stores_one_vote_and_a_different_one_is_refused_in_json(system_folders):
+    study = make_study(system_folders, participants=1, trials=3)
+    client = Client()
+    participant = start(client, study)
+    assert vote_json(client, participant, 1, "right").status_code == 200
+    assert vote_json(client, participant, 1, "right").status_code == 200  # a retry after a lost answer
+    conflict = vote_json(client, participant, 1, "left")
+    assert conflict.status_code == 409 and "already answered" in conflict.json()["error"]
+    bad = vote_json(client, participant, 2, "middle")
+    assert bad.status_code == 400 and "side" in bad.json()["error"]
+    assert list(Vote.objects.filter(trial__participant=participant).values_list("side", flat=True)) == ["right"]
+
+
+def test_pages_that_are_not_a_trial_are_reached_by_location(system_folders):
+    study = make_study(system_folders, participants=1, trials=4, break_every=2, practice_trials=1,
+                       ground_truth=system_folders["truth"])
+    client = Client()
+    participant = start(client, study)
+    home = f"/p/{participant.token}/"
+    assert vote_json(client, participant, 1, "left").json() == {"location": f"{home}?feedback=1"}  # practice
+    assert vote_json(client, participant, 2, "left").json() == {"location": home}  # the pause after two answers
+    assert b'id="continue"' in client.get(home).content
+    client.post(f"{home}continue/")
+    assert vote_json(client, participant, 3, "left").json()["trial"]["position"] == 4
+
+
+def test_the_in_page_answers_carry_no_system_name(system_folders):
+    study = make_study(system_folders, slug="blind-json", participants=1, trials=6, catch_rate=0.3,
+                       ground_truth=system_folders["truth"])
+    client = Client()
+    participant = start(client, study)
+    secrets = {s.name for s in System.objects.filter(study=study)} | {str(p) for p in system_folders.values()}
+    position = current_position(client, participant)
+    answers = []
+    while True:
+        answer = vote_json(client, participant, position, "left" if position % 2 else "right")
+        answers.append(answer.content.decode())
+        if "trial" not in answer.json():
+            break
+        position = answer.json()["trial"]["position"]
+    assert len(answers) == Trial.objects.filter(participant=participant).count()
+    for text in answers:
+        for secret in secrets:
+            assert secret not in text
