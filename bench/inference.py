@@ -7,12 +7,15 @@ decode the PNG bytes -> Lab -> network -> recombine with the original L -> encod
   fp32 NCHW network with batch 1, softmax and the 313 -> 2 projection, 4x bilinear upsample,
   resize to the original size, scikit-image lab2rgb;
 - colorcore: `Colorizer.colorize` with batches of 8 (bfloat16 autocast + channels-last where the
-  CPU supports it, torch color conversion).
+  CPU supports it, torch color conversion);
+- colorcore int8: the same with the network quantized (calibrated on 16 other LFW photos).
 
 It prints images/s for 256x256 and 512x512 inputs and the largest and 99.9th-percentile |delta ab|
-between the two outputs.
+between the outputs. Random weights give nearly flat colors, so with ``--checkpoint`` it also
+colorizes with a trained colorcore checkpoint in fp32, auto and int8 and prints how far the two
+faster paths are from fp32: the accuracy figure that means something.
 
-    .venv/bin/python bench/inference.py [--images 32]
+    .venv/bin/python bench/inference.py [--images 32] [--checkpoint runs/ce/last.pt]
 """
 from __future__ import annotations
 
@@ -86,8 +89,11 @@ def main() -> None:
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared/data/lfw-deepfunneled"))
     parser.add_argument("--images", type=int, default=32)
     parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--checkpoint", help="a trained colorcore checkpoint for the accuracy of bf16 and int8")
     args = parser.parse_args()
-    files = sorted(Path(args.data).rglob("*.jpg"))[:: 97][: args.images]
+    every = sorted(Path(args.data).rglob("*.jpg"))
+    files = every[:: 97][: args.images]
+    calibration = [Image.open(f).convert("RGB") for f in every[48::97][:16]]  # other photos than the measured ones
     with tempfile.TemporaryDirectory() as tmp:
         weights = Path(tmp) / "release.pth"
         random_release_weights(weights)
@@ -97,7 +103,8 @@ def main() -> None:
         net.load_state_dict(converted)
         proj = state["model_out.weight"]
         colorizer = load_colorizer(f"zhang2016:{weights}")
-    print(f"colorcore runtime: {colorizer.runtime.precision}, channels-last {colorizer.runtime.channels_last}; "
+        int8 = load_colorizer(f"zhang2016:{weights}", precision="int8", calibration=calibration)
+    print(f"colorcore runtime: {colorizer.precision}, channels-last {colorizer.runtime.channels_last}; "
           f"{torch.get_num_threads()} threads")
     for size in (256, 512):
         pngs = []
@@ -111,13 +118,32 @@ def main() -> None:
         start = time.perf_counter()
         ref = [reference_colorize(p, net, proj) for p in pngs[:n_ref]]
         t_ref = (time.perf_counter() - start) / n_ref
-        start = time.perf_counter()
-        ours = colorcore_colorize(pngs, colorizer, args.batch)
-        t_ours = (time.perf_counter() - start) / len(pngs)
-        d = delta_ab(ref, ours[:n_ref])
-        print(f"{size}x{size}: reference {1 / t_ref:.2f} img/s ({t_ref * 1e3:.0f} ms/img), colorcore {1 / t_ours:.2f} img/s "
-              f"({t_ours * 1e3:.0f} ms/img), speed-up {t_ref / t_ours:.2f}x; |delta ab| max {d.max():.2f}, "
-              f"99.9th percentile {np.percentile(d, 99.9):.2f}, median {np.median(d):.3f}")
+        print(f"{size}x{size}: reference {1 / t_ref:.2f} img/s ({t_ref * 1e3:.0f} ms/img)")
+        for label, c in ((f"colorcore {colorizer.precision}", colorizer), ("colorcore int8", int8)):
+            colorcore_colorize(pngs[: args.batch], c, args.batch)  # warm-up
+            start = time.perf_counter()
+            ours = colorcore_colorize(pngs, c, args.batch)
+            t_ours = (time.perf_counter() - start) / len(pngs)
+            d = delta_ab(ref, ours[:n_ref])
+            print(f"  {label}: {1 / t_ours:.2f} img/s ({t_ours * 1e3:.0f} ms/img), speed-up {t_ref / t_ours:.2f}x; "
+                  f"|delta ab| max {d.max():.2f}, 99.9th percentile {np.percentile(d, 99.9):.2f}, median {np.median(d):.3f}")
+    if args.checkpoint:
+        accuracy(args.checkpoint, files, calibration, args.batch)
+
+
+def accuracy(checkpoint: str, files: list[Path], calibration: list, batch: int) -> None:
+    """|delta ab| of the fast paths against fp32, with trained weights, at 256x256."""
+    pngs = []
+    for f in files:
+        buf = io.BytesIO()
+        Image.open(f).convert("RGB").resize((256, 256), Image.Resampling.BICUBIC).save(buf, format="PNG")
+        pngs.append(buf.getvalue())
+    fp32 = colorcore_colorize(pngs, load_colorizer(checkpoint, precision="fp32"), batch)
+    for precision in ("auto", "int8"):
+        c = load_colorizer(checkpoint, precision=precision, calibration=calibration)
+        d = delta_ab(fp32, colorcore_colorize(pngs, c, batch))
+        print(f"{checkpoint}, {c.precision} against fp32: |delta ab| max {d.max():.2f}, 99.9th percentile "
+              f"{np.percentile(d, 99.9):.2f}, median {np.median(d):.3f}")
 
 
 if __name__ == "__main__":

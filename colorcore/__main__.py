@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .errors import ColorcoreError
+from .infer import INFERENCE_PRECISIONS
 from .runtime import PRECISIONS
 
 
@@ -109,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--output", required=True)
     c.add_argument("--temperature", type=float, help="annealed-mean T (default: 0.6 for checkpoints, the release's mean for zhang2016)")
     c.add_argument("--batch-size", type=int, default=8)
-    c.add_argument("--precision", choices=PRECISIONS, default="auto")
+    c.add_argument("--precision", choices=INFERENCE_PRECISIONS, default="auto",
+                   help="int8: quantized for the CPU, calibrated on the first 16 input images")
     c.set_defaults(func=_colorize)
 
     e = sub.add_parser("evaluate", help="AuC, PSNR and colorfulness on a split, as JSON")
@@ -118,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
     e.add_argument("--limit", type=int)
     e.add_argument("--temperature", type=float)
-    e.add_argument("--precision", choices=PRECISIONS, default="auto")
+    e.add_argument("--precision", choices=INFERENCE_PRECISIONS, default="auto",
+                   help="int8: quantized for the CPU, calibrated on 16 training-split images")
     e.add_argument("--seed", type=int, default=0, help="seed of the split (as in training)")
     e.set_defaults(func=_evaluate)
 

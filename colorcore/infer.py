@@ -22,7 +22,7 @@ from .data import DataError, list_images, load_rgb
 from .encoding import ColorBins, uniform_bins
 from .errors import ColorcoreError
 from .model import ColorizationNet, ModelConfig, decode
-from .runtime import Runtime, pick_runtime
+from .runtime import PRECISIONS, Runtime, pick_runtime
 
 logger = logging.getLogger(__name__)
 NET_SIZE = 256
@@ -40,6 +40,7 @@ class Colorizer:
     name: str = ""
     size: int = NET_SIZE  # the network's input size: what it was trained at
     weights_dtype: torch.dtype = torch.float32  # bfloat16 when the network was frozen for CPU inference
+    precision: str = "fp32"  # what the network runs in: fp32, bf16, fp16 or int8
 
 
     def ab(self, rgb: torch.Tensor) -> torch.Tensor:
@@ -81,10 +82,25 @@ def _to_tensor(im: Image.Image) -> torch.Tensor:
     return torch.from_numpy(np.asarray(im.convert("RGB"), dtype=np.uint8).copy()).permute(2, 0, 1).float().div_(255)
 
 
+INFERENCE_PRECISIONS = (*PRECISIONS, "int8")
+CALIBRATION_IMAGES = 16
+
+
 def load_colorizer(spec: str, device: str = "auto", precision: str = "auto", temperature: float | None = None,
-                   method: str = "annealed") -> Colorizer:
-    """The colorizer named by ``spec``; temperature defaults to what each model's authors used."""
-    runtime = pick_runtime(device, precision)
+                   method: str = "annealed", calibration: list[Image.Image] | None = None) -> Colorizer:
+    """The colorizer named by ``spec``; temperature defaults to what each model's authors used.
+
+    ``precision="int8"`` quantizes the network for the CPU, calibrated on ``calibration``
+    (a few photos like those to be colorized).
+    """
+    if precision not in INFERENCE_PRECISIONS:
+        raise ColorcoreError(f"precision must be one of {INFERENCE_PRECISIONS}, got {precision!r}")
+    int8 = precision == "int8"
+    if int8 and device == "cuda":
+        raise ColorcoreError("precision int8 runs on the CPU only; use bf16 or fp16 on CUDA")
+    if int8 and not calibration:
+        raise ColorcoreError("precision int8 needs calibration images (colorize takes the first 16 of its input)")
+    runtime = pick_runtime("cpu", "fp32") if int8 else pick_runtime(device, precision)
     if spec == "zhang2016" or spec.startswith("zhang2016:"):
         path = Path(spec.split(":", 1)[1]) if ":" in spec else zhang.default_path()
         config, state, centers = zhang.convert_state_dict(zhang.load_state_dict(path))
@@ -97,9 +113,15 @@ def load_colorizer(spec: str, device: str = "auto", precision: str = "auto", tem
         name = Path(spec).stem
     model = ColorizationNet(config)
     model.load_state_dict(state)
+    if int8:
+        from .quantize import quantize_int8
+
+        small = [_to_tensor(im.resize((size, size), Image.Resampling.BICUBIC)) for im in calibration]
+        quantized = quantize_int8(model.eval(), rgb_to_lab(torch.stack(small))[:, :1])
+        return Colorizer(quantized, config, bins, runtime, t, method, name, size, torch.float32, "int8")
     model = runtime.format_model(model.to(runtime.device).eval())
     model, dtype = _freeze_for_cpu(model, runtime, size)
-    return Colorizer(model, config, bins, runtime, t, method, name, size, dtype)
+    return Colorizer(model, config, bins, runtime, t, method, name, size, dtype, runtime.precision)
 
 
 def _freeze_for_cpu(model: ColorizationNet, runtime: Runtime, size: int) -> tuple[torch.nn.Module, torch.dtype]:
@@ -143,6 +165,19 @@ def export_checkpoint(source: Path, target: Path) -> Path:
     return target
 
 
+def calibration_images(files: list[Path], n: int = CALIBRATION_IMAGES) -> list[Image.Image]:
+    """The first ``n`` readable images: what int8 calibrates its activation ranges on."""
+    images = []
+    for path in files:
+        try:
+            images.append(load_rgb(path))
+        except DataError:
+            continue
+        if len(images) == n:
+            break
+    return images
+
+
 @dataclass
 class ColorizeResult:
     written: list[Path] = field(default_factory=list)
@@ -158,7 +193,11 @@ def colorize_path(spec: str | Colorizer, source: Path, output: Path, batch_size:
     files = list_images(source)
     if not files:
         raise DataError(f"{source}: no images found")
-    colorizer = spec if isinstance(spec, Colorizer) else load_colorizer(spec, precision=precision, temperature=temperature)
+    if isinstance(spec, Colorizer):
+        colorizer = spec
+    else:
+        calibration = calibration_images(files) if precision == "int8" else None
+        colorizer = load_colorizer(spec, precision=precision, temperature=temperature, calibration=calibration)
     root = source if source.is_dir() else source.parent
     result = ColorizeResult()
     show = sys.stderr.isatty() if progress is None else progress

@@ -46,10 +46,12 @@ def colorfulness(rgb: torch.Tensor) -> float:
 def evaluate(spec: str, data: Path, split: str = "test", size: int = 256, limit: int | None = None,
              temperature: float | None = None, precision: str = "auto", seed: int | None = None) -> dict:
     """Metrics of a model and of the gray baseline on the color images of one split (by person)."""
-    from .infer import load_colorizer
+    from .infer import calibration_images, load_colorizer
 
-    colorizer = load_colorizer(spec, precision=precision, temperature=temperature)
     data = Path(data)
+    # int8 calibrates on training photos, never on the ones it is measured on.
+    calibration = calibration_images(split_files(data, seed or 0)["train"]) if precision == "int8" else None
+    colorizer = load_colorizer(spec, precision=precision, temperature=temperature, calibration=calibration)
     if split == "all":
         files = list_images(data)
     else:

@@ -1,0 +1,57 @@
+"""INT8 inference: a trained network quantized on real photos stays within the tolerance of fp32."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorcore.color import rgb_to_lab
+from colorcore.data import list_images
+from colorcore.errors import ColorcoreError
+from colorcore.infer import calibration_images, load_colorizer
+
+from ..conftest import FIXTURES, ROOT
+
+MODEL = str(FIXTURES / "models" / "cross-entropy-w025.pt")
+
+
+def ab_of(images: list[Image.Image]) -> torch.Tensor:
+    rgb = torch.stack([torch.from_numpy(np.array(im)).permute(2, 0, 1).float() / 255 for im in images])
+    return rgb_to_lab(rgb)[:, 1:]
+
+
+def test_int8_colorizes_trained_faces_within_two_ab_units_of_fp32():
+    calibration = calibration_images(list_images(FIXTURES / "lfw-train-sample"))
+    faces = calibration_images(list_images(FIXTURES / "lfw-test-sample"), 12)  # other people than the calibration
+    fp32 = load_colorizer(MODEL, device="cpu", precision="fp32").colorize(faces)
+    int8 = load_colorizer(MODEL, device="cpu", precision="int8", calibration=calibration)
+    assert int8.precision == "int8"
+    out = int8.colorize(faces)
+    assert [im.size for im in out] == [im.size for im in faces]
+    delta = (ab_of(fp32) - ab_of(out)).pow(2).sum(1).sqrt().flatten()
+    assert torch.quantile(delta, 0.999).item() <= 2.0
+    # The colors are the model's, not gray: quantization did not flatten the prediction.
+    assert ab_of(out).abs().mean().item() > 2.0
+
+
+def test_int8_needs_calibration_images_and_the_cpu():
+    with pytest.raises(ColorcoreError, match="calibration"):
+        load_colorizer(MODEL, precision="int8")
+    with pytest.raises(ColorcoreError, match="CPU only"):
+        load_colorizer(MODEL, device="cuda", precision="int8", calibration=[Image.new("RGB", (64, 64))])
+    with pytest.raises(ColorcoreError, match="precision must be one of"):
+        load_colorizer(MODEL, precision="int4")
+
+
+def test_the_colorize_command_runs_in_int8(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "colorcore", "colorize", "--model", MODEL, "--input", str(FIXTURES / "lfw-test-sample"),
+         "--output", str(tmp_path / "out"), "--precision", "int8"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(list((tmp_path / "out").rglob("*.png"))) == len(list_images(FIXTURES / "lfw-test-sample"))
