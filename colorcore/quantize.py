@@ -4,13 +4,15 @@ On x86 CPUs with VNNI (or AMX) int8 instructions the quantized convolutions run 
 fast as bfloat16 ones where the CPU has no AMX (bench/inference.py). Activations are calibrated
 on real photos, so a colorizer is quantized for the kind of images it is given. The final 1x1
 convolution that gives the bin logits stays in float, because the annealed mean sharpens the
-logits (T = 0.38 multiplies every rounding error by 2.6) before it averages the bin centers, and
-so does the transposed convolution (see ``KEEP_FLOAT``).
+logits (T = 0.38 multiplies every rounding error by 2.6) before it averages the bin centers. The
+transposed convolution is rewritten as the equivalent sub-pixel convolution first (see
+``subpixel_conv``).
 
 This uses PyTorch's FX graph-mode quantization (``torch.ao.quantization``), the x86 backend.
 """
 from __future__ import annotations
 
+import copy
 import logging
 import warnings
 
@@ -20,9 +22,36 @@ from torch import nn
 from .errors import ColorcoreError
 
 logger = logging.getLogger(__name__)
-# The logits layer, and the transposed convolution: quantized, it alone put the logits off by
-# 60% of their size on a trained model (every other block: under 1%), so both stay in float.
-KEEP_FLOAT = ("model8.0", "model8.6")
+# The logits layer. (The transposed convolution, quantized as such, alone put the logits off by
+# 60% of their size on a trained model, every other block under 1%; as a sub-pixel convolution,
+# see ``subpixel_conv``, it quantizes as well as the others.)
+KEEP_FLOAT = ("model8.6",)
+
+
+def subpixel_conv(t: nn.ConvTranspose2d) -> nn.Sequential:
+    """The same map as a ConvTranspose2d(k=4, stride=2, padding=1): a 3x3 convolution giving the
+    four output phases as channels, then PixelShuffle(2).
+
+    Output pixel (2i + a, 2j + b) takes input rows i + d through kernel row ``TAPS[a][d]`` (and the
+    same for columns), so each phase is a 2x2 subset of the 4x4 kernel placed in a 3x3 window.
+    """
+    if t.kernel_size != (4, 4) or t.stride != (2, 2) or t.padding != (1, 1) or t.groups != 1 or t.dilation != (1, 1):
+        raise ValueError(f"only ConvTranspose2d(kernel 4, stride 2, padding 1) is supported, got {t}")
+    w = t.weight.detach()  # (C_in, C_out, 4, 4)
+    c_in, c_out = w.shape[:2]
+    k = torch.zeros(c_out, 2, 2, c_in, 3, 3, dtype=w.dtype)  # (C_out, phase row, phase col, C_in, 3, 3)
+    taps = {0: {-1: 3, 0: 1}, 1: {0: 2, 1: 0}}  # output phase -> {input offset: kernel index}
+    for a, rows in taps.items():
+        for b, cols in taps.items():
+            for d, m in rows.items():
+                for e, n in cols.items():
+                    k[:, a, b, :, d + 1, e + 1] = w[:, :, m, n].T
+    conv = nn.Conv2d(c_in, 4 * c_out, 3, padding=1, bias=t.bias is not None)
+    with torch.no_grad():
+        conv.weight.copy_(k.reshape(4 * c_out, c_in, 3, 3))  # PixelShuffle reads channel o * 4 + a * 2 + b
+        if t.bias is not None:
+            conv.bias.copy_(t.bias.detach().repeat_interleave(4))
+    return nn.Sequential(conv, nn.PixelShuffle(2))
 
 
 def quantize_int8(model: nn.Module, calibration: torch.Tensor, keep_float: tuple[str, ...] = KEEP_FLOAT,
@@ -56,7 +85,12 @@ def quantize_int8(model: nn.Module, calibration: torch.Tensor, keep_float: tuple
         mapping = get_default_qconfig_mapping("x86")
         for name in keep_float:
             mapping = mapping.set_module_name(name, None)
-        prepared = prepare_fx(model.eval(), mapping, (calibration[:1],))
+        model = copy.deepcopy(model).eval()
+        for parent in model.modules():  # transposed convolutions as sub-pixel convolutions
+            for name, child in parent.named_children():
+                if isinstance(child, nn.ConvTranspose2d):
+                    setattr(parent, name, subpixel_conv(child))
+        prepared = prepare_fx(model, mapping, (calibration[:1],))
         with torch.inference_mode():
             for start in range(0, len(calibration), batch_size):
                 prepared(calibration[start : start + batch_size])

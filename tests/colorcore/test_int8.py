@@ -55,3 +55,18 @@ def test_the_colorize_command_runs_in_int8(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert len(list((tmp_path / "out").rglob("*.png"))) == len(list_images(FIXTURES / "lfw-test-sample"))
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_the_sub_pixel_convolution_is_the_transposed_convolution(bias):
+    from torch import nn
+
+    from colorcore.quantize import subpixel_conv
+
+    torch.manual_seed(3)
+    t = nn.ConvTranspose2d(12, 5, 4, stride=2, padding=1, bias=bias)
+    x = torch.randn(2, 12, 9, 7)
+    with torch.no_grad():
+        assert torch.allclose(subpixel_conv(t)(x), t(x), atol=1e-5)
+    with pytest.raises(ValueError, match="kernel 4, stride 2"):
+        subpixel_conv(nn.ConvTranspose2d(4, 4, 3, stride=2, padding=1))
