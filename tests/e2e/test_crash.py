@@ -21,8 +21,10 @@ PARTICIPANTS, TRIALS = 24, 8  # 12 client threads, two participants each: 192 vo
 
 
 def run_two(port: int, slug: str, out: Outcome, deadline: float) -> None:
-    for _ in range(2):
-        run_participant(port, slug, out, deadline)
+    """Two participants one after the other: a browser without JavaScript (form posts), then one
+    whose votes are answered in place (JSON), so that both paths live through the crashes."""
+    for in_page in (False, True):
+        run_participant(port, slug, out, deadline, in_page=in_page)
 
 
 def wait_for_votes(out: Outcome, n: int, timeout: float = 60) -> None:
