@@ -14,7 +14,7 @@
   var timer = null;
   var sent = false;
   var pending = null;  // the next trial, shown once both of its images have loaded
-  var preloaded = [];
+  var preloaded = [];  // the next pair's images, held so that they stay loaded until shown
   if (exposure) { form.classList.add("ready"); }
 
   function hidePair() {
