@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -23,7 +24,7 @@ def test_the_pair_disappears_after_the_exposure_and_the_displayed_time_is_stored
     browser.find_element(By.CSS_SELECTOR, "button.primary").click()
     for number in (1, 2, 3):
         if number == 3:  # the pause screen after two trials
-            WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "continue"))
+            WebDriverWait(browser, 10, ignored_exceptions=(WebDriverException,)).until(lambda b: b.find_elements(By.ID, "continue"))
             browser.find_element(By.ID, "continue").click()
         wait_for_trial(browser, number, 3)
         image = browser.find_element(By.CSS_SELECTOR, '[data-side="left"] img')
@@ -33,7 +34,7 @@ def test_the_pair_disappears_after_the_exposure_and_the_displayed_time_is_stored
         )
         time.sleep(0.1)
         browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
-    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "completion-code"))
+    WebDriverWait(browser, 10, ignored_exceptions=(WebDriverException,)).until(lambda b: b.find_elements(By.ID, "completion-code"))
     votes = list(Vote.objects.order_by("trial__position"))
     assert len(votes) == 3
     for v in votes:
@@ -55,9 +56,9 @@ def test_a_turing_study_with_practice_feedback_in_the_browser(live_server, brows
         real = "left" if trial.left.system.name == "ground_truth" else "right"
         browser.find_element(By.CSS_SELECTOR, f'[data-side="{real}"]').click()
         if number <= 2:  # practice: feedback, then continue
-            feedback = WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "feedback"))[0]
+            feedback = WebDriverWait(browser, 10, ignored_exceptions=(WebDriverException,)).until(lambda b: b.find_elements(By.ID, "feedback"))[0]
             assert f"it was the {real} one" in feedback.text
             browser.find_element(By.ID, "next").click()
-    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "completion-code"))
+    WebDriverWait(browser, 10, ignored_exceptions=(WebDriverException,)).until(lambda b: b.find_elements(By.ID, "completion-code"))
     assert Vote.objects.filter(trial__is_practice=True).count() == 2
     assert Vote.objects.filter(trial__is_practice=False, chosen_system__name="ground_truth").count() == 3
