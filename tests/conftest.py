@@ -19,6 +19,16 @@ def _media_in_tmp(settings, tmp_path_factory):
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Each test starts with empty rate-limit counters: every test client and the live server's
+    browser come from 127.0.0.1, and a whole suite within one minute would otherwise hit the
+    30 consents per minute of the open link (a browser test failed that way)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def make_system_folders(root: Path, n_images: int | None = None) -> dict[str, Path]:
     """Two real 'systems' from real photos: one muted, one oversaturated, same relative names."""
     photos = sorted(TEST_PHOTOS.rglob("*.jpg"))[:n_images]
