@@ -63,8 +63,7 @@ class Colorizer:
             lab = rgb_to_lab(torch.stack(full))
             ab = self._ab_from_lightness(lab[:, :1].to(self.runtime.device)).float().cpu()
             return [_to_image(rgb) for rgb in lab_to_rgb(torch.cat([lab[:, :1], ab], 1))]
-        small = torch.stack([_to_tensor(im.resize((self.size, self.size), Image.Resampling.BICUBIC)) for im in images])
-        ab = self.ab(small).float().cpu()
+        ab = self.ab(_network_input(images, self.size)).float().cpu()
         out = []
         for f, ab_i in zip(full, ab, strict=True):
             lightness = rgb_to_lab(f.unsqueeze(0))[:, :1]  # (1, 1, H, W) at the image's own size
@@ -76,6 +75,11 @@ class Colorizer:
 def _to_image(rgb: torch.Tensor) -> Image.Image:
     """(3, H, W) in [0, 1] -> 8-bit PIL image."""
     return Image.fromarray((rgb.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8))
+
+
+def _network_input(images: list[Image.Image], size: int) -> torch.Tensor:
+    """(B, 3, size, size) sRGB: each image resized (bicubic) to the network's input size."""
+    return torch.stack([_to_tensor(im.resize((size, size), Image.Resampling.BICUBIC)) for im in images])
 
 
 def _to_tensor(im: Image.Image) -> torch.Tensor:
@@ -116,8 +120,7 @@ def load_colorizer(spec: str, device: str = "auto", precision: str = "auto", tem
     if int8:
         from .quantize import quantize_int8
 
-        small = [_to_tensor(im.resize((size, size), Image.Resampling.BICUBIC)) for im in calibration]
-        quantized = quantize_int8(model.eval(), rgb_to_lab(torch.stack(small))[:, :1])
+        quantized = quantize_int8(model.eval(), rgb_to_lab(_network_input(calibration, size))[:, :1])
         return Colorizer(quantized, config, bins, runtime, t, method, name, size, torch.float32, "int8")
     model = runtime.format_model(model.to(runtime.device).eval())
     model, dtype = _freeze_for_cpu(model, runtime, size)

@@ -149,8 +149,19 @@ def _refusal(request: HttpRequest, status: int, title: str, text: str, study: St
     return _message(request, status, title, text, study)
 
 
+def _src(stimulus: services.ShownStimulus) -> str:
+    return reverse("stimulus", args=[stimulus.token])
+
+
 def _shown(stimulus: services.ShownStimulus) -> dict:
-    return {"src": reverse("stimulus", args=[stimulus.token]), "width": stimulus.width, "height": stimulus.height}
+    return {"src": _src(stimulus), "width": stimulus.width, "height": stimulus.height}
+
+
+def _feedback_url(participant: Participant, position: int) -> str | None:
+    """Practice trials come first and each is followed by its feedback page; None for the others."""
+    if position > participant.study.practice_trials:
+        return None
+    return f"{reverse('participant', args=[participant.token])}?feedback={position}"
 
 
 def _after_vote_json(participant: Participant, position: int, step: services.NextStep) -> JsonResponse:
@@ -159,16 +170,15 @@ def _after_vote_json(participant: Participant, position: int, step: services.Nex
     One request per vote instead of POST, redirect and GET; the pages that are not a trial
     (practice feedback, the pause, completion) stay server-rendered pages.
     """
-    home = reverse("participant", args=[participant.token])
-    if position <= participant.study.practice_trials:
-        return JsonResponse({"location": f"{home}?feedback={position}"})
+    if feedback := _feedback_url(participant, position):
+        return JsonResponse({"location": feedback})
     if step.kind != "trial":
-        return JsonResponse({"location": home})
+        return JsonResponse({"location": reverse("participant", args=[participant.token])})
     trial = step.trial
     return JsonResponse({"trial": {
         "position": trial.position, "number": step.done + 1, "total": step.total, "percent": step.percent,
         "left": _shown(trial.left), "right": _shown(trial.right),
-        "upcoming": [_shown(step.upcoming.left)["src"], _shown(step.upcoming.right)["src"]] if step.upcoming else [],
+        "upcoming": [_src(step.upcoming.left), _src(step.upcoming.right)] if step.upcoming else [],
     }})
 
 
@@ -195,8 +205,8 @@ def vote(request: HttpRequest, token: str) -> HttpResponse:
         services.record_vote(*answer)
     except services.VoteRefused as refused:
         return _refusal(request, refused.status, "This answer was not accepted", refused.message, study)
-    if position <= study.practice_trials:  # practice trials come first and get feedback
-        return redirect(f"/p/{participant.token}/?feedback={position}")
+    if feedback := _feedback_url(participant, position):
+        return redirect(feedback)
     return redirect("participant", token=participant.token)
 
 
