@@ -61,6 +61,9 @@ fixtures: venv
 # their test-split metrics, colorizations and a study. Hours on a CPU; use --device cuda where there is one.
 # The seed's settings are 2 passes at learning rate 3e-5; `make reproduce LR=3e-4 MAX_STEPS=500` is
 # the shorter run whose figures are in README.md (MAX_STEPS caps the steps of batch 8).
+# Zhang et al.'s official weights (`python -m colorcore fetch-weights zhang2016`): when present, their
+# model is colorized, pictured and compared too.
+ZHANG_WEIGHTS ?= $(or $(COLORCORE_WEIGHTS),$(HOME)/.cache/colorcore)/colorization_release_v2-9b330a0b.pth
 EPOCHS    ?= 2
 LR        ?= 3e-5
 MAX_STEPS ?=
@@ -73,11 +76,15 @@ reproduce: venv
 	$(CC) evaluate --model runs/l2/last.pt --data $(LFW) > runs/eval-l2.json
 	$(CC) colorize --model runs/ce/last.pt --input fixtures/lfw-test-sample --output runs/colorized/cross-entropy
 	$(CC) colorize --model runs/l2/last.pt --input fixtures/lfw-test-sample --output runs/colorized/l2
+	if [ -f "$(ZHANG_WEIGHTS)" ]; then \
+	  $(CC) colorize --model zhang2016 --input fixtures/lfw-test-sample --output runs/colorized/zhang2016; fi
 	$(CC) montage --column "ground truth=fixtures/lfw-test-sample" --column "cross-entropy=runs/colorized/cross-entropy" \
-	    --column "L2=runs/colorized/l2" --rows 6 --output runs/comparison.png
+	    --column "L2=runs/colorized/l2" $(if $(wildcard $(ZHANG_WEIGHTS)),--column "Zhang et al.=runs/colorized/zhang2016") \
+	    --rows 6 --output runs/comparison.png
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py generate_pairs --study reproduction --replace --system cross_entropy=runs/colorized/cross-entropy \
-	    --system l2=runs/colorized/l2 --participants 6 --trials 30 --seed 1 --catch-rate 0.1 --ground-truth fixtures/lfw-test-sample
+	    --system l2=runs/colorized/l2 $(if $(wildcard $(ZHANG_WEIGHTS)),--system zhang2016=runs/colorized/zhang2016) \
+	    --participants 6 --trials 30 --seed 1 --catch-rate 0.1 --ground-truth fixtures/lfw-test-sample
 	@echo "Votes are cast by people: open http://127.0.0.1:8000/study/reproduction/ (make demo serves the site), then"
 	@echo "  $(BIN)/python manage.py report --study reproduction"
 

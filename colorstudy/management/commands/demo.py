@@ -19,6 +19,17 @@ GROUND_TRUTH = FIXTURES / "lfw-test-sample"
 RESEARCHER = ("researcher", "colorize-demo")
 
 
+def demo_systems() -> list[SystemSpec]:
+    """The two fixture models, and Zhang et al.'s when its official weights are on this machine
+    (``python -m colorcore fetch-weights zhang2016``): it colorizes the same test photos at set-up."""
+    from colorcore import zhang  # torch, only for this command
+
+    systems = [SystemSpec(name, str(folder)) for name, folder in DEMO_SYSTEMS.items()]
+    if zhang.default_path().is_file():
+        systems.append(SystemSpec("zhang2016", "model:zhang2016"))
+    return systems
+
+
 class Command(BaseCommand):
     help = "Create the demo study (cross-entropy vs L2 on LFW test faces, with catch trials) if it is absent."
 
@@ -38,7 +49,8 @@ class Command(BaseCommand):
             opts = StudyOptions(
                 slug="demo",
                 title="Which photo looks real? (demo)",
-                systems=[SystemSpec(name, str(folder)) for name, folder in DEMO_SYSTEMS.items()],
+                systems=demo_systems(),
+                images=GROUND_TRUTH,
                 participants=options["participants"],
                 trials=options["trials"],
                 seed=2016,
@@ -53,7 +65,8 @@ class Command(BaseCommand):
                 study = generate_study(opts, progress=lambda msg: None).study
             except GenerationError as exc:
                 raise CommandError(f"demo study: {exc}") from None
-        self.stdout.write(self.style.SUCCESS("The demo study is ready."))
+        compared = ", ".join(study.systems.filter(role="compared").order_by("pk").values_list("name", flat=True))
+        self.stdout.write(self.style.SUCCESS(f"The demo study is ready: {compared}."))
         self.stdout.write(f"  Participant link:  {base}/study/{study.slug}/")
         self.stdout.write(f"  Status page:       {base}/staff/study/{study.slug}/")
         self.stdout.write(f"  Admin:             {base}/admin/   (log in as {username} / {password})")
