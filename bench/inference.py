@@ -16,6 +16,7 @@ colorizes with a trained colorcore checkpoint in fp32, auto and int8 and prints 
 faster paths are from fp32: the accuracy figure that means something.
 
     .venv/bin/python bench/inference.py [--images 32] [--checkpoint runs/ce/last.pt]
+    .venv/bin/python bench/inference.py --ceiling   # what this CPU's fp32, bf16 and int8 units allow
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import io
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +92,12 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=32)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--checkpoint", help="a trained colorcore checkpoint for the accuracy of bf16 and int8")
+    parser.add_argument("--ceiling", action="store_true", help="only the CPU's fp32 and int8 convolution throughput "
+                        "and what it allows the network")
     args = parser.parse_args()
+    if args.ceiling:
+        ceiling()
+        return
     every = sorted(Path(args.data).rglob("*.jpg"))
     files = every[:: 97][: args.images]
     calibration = [Image.open(f).convert("RGB") for f in every[48::97][:16]]  # other photos than the measured ones
@@ -144,6 +151,56 @@ def accuracy(checkpoint: str, files: list[Path], calibration: list, batch: int) 
         d = delta_ab(fp32, colorcore_colorize(pngs, c, batch))
         print(f"{checkpoint}, {c.precision} against fp32: |delta ab| max {d.max():.2f}, 99.9th percentile "
               f"{np.percentile(d, 99.9):.2f}, median {np.median(d):.3f}")
+
+
+def network_macs(size: int = 256) -> int:
+    """Multiply-adds of one forward pass of the eccv16 network at size x size."""
+    net, total = ColorizationNet(ModelConfig(q=313)).eval(), 0
+
+    def count(module, inputs, output):
+        nonlocal total
+        if isinstance(module, torch.nn.Conv2d):
+            total += output.numel() * module.in_channels * module.kernel_size[0] * module.kernel_size[1]
+        elif isinstance(module, torch.nn.ConvTranspose2d):
+            total += inputs[0].numel() * module.out_channels * module.kernel_size[0] * module.kernel_size[1]
+
+    for m in net.modules():
+        m.register_forward_hook(count)
+    with torch.no_grad():
+        net(torch.zeros(1, 1, size, size))
+    return total
+
+
+def ceiling() -> None:
+    """How fast this CPU multiplies in fp32 and in int8, on the network's commonest layer (a 3x3
+    convolution, 512 -> 512 channels at 32 x 32, batch 8), and what that allows end to end: the
+    release's path runs the network in fp32, so (int8 rate / fp32 rate) bounds any int8 speed-up."""
+    from torch.ao.quantization import get_default_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+
+    warnings.simplefilter("ignore")  # FX quantization's notes on its move to torchao
+    torch.backends.quantized.engine = "x86"
+    conv = torch.nn.Sequential(torch.nn.Conv2d(512, 512, 3, padding=1), torch.nn.ReLU()).eval()
+    x = torch.relu(torch.randn(8, 512, 32, 32))
+    prepared = prepare_fx(conv, get_default_qconfig_mapping("x86"), (x,))
+    prepared(x)
+    int8 = convert_fx(prepared)
+    macs = 8 * 32 * 32 * 512 * 512 * 9
+    rates = {}
+    for label, m, inp in (("fp32", conv, x), ("bf16 (channels-last)", conv.to(memory_format=torch.channels_last), x),
+                          ("int8", int8, x)):
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=label.startswith("bf16")):
+            inp = inp.contiguous(memory_format=torch.channels_last) if label.startswith("bf16") else inp
+            m(inp)
+            start = time.perf_counter()
+            for _ in range(5):
+                m(inp)
+            rates[label] = macs * 5 / (time.perf_counter() - start)
+    net = network_macs()
+    print(f"network: {net / 1e9:.1f} G multiply-adds per 256x256 image; {torch.get_num_threads()} threads")
+    for label, rate in rates.items():
+        print(f"  {label}: {rate / 1e9:.0f} G multiply-adds/s -> network at least {net / rate * 1e3:.0f} ms/img")
+    print(f"  int8 / fp32: {rates['int8'] / rates['fp32']:.1f}x, the most int8 can gain over an fp32 network")
 
 
 if __name__ == "__main__":

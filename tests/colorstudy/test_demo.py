@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 import torch
@@ -54,6 +55,11 @@ def test_a_new_user_votes_through_the_demo_and_reports_their_own_votes(no_zhang_
         assert vote(client, participant, trial.position, side).status_code == 302
     participant.refresh_from_db()
     assert participant.finished_at is not None
+    staff = Client()
+    assert staff.login(username="researcher", password="colorize-demo")  # the login the demo prints
+    status = staff.get("/staff/study/demo/")
+    assert status.status_code == 200
+    assert re.search(rb"Participants finished</th><td>1<", status.content)
     report = tmp_path / "report.json"
     call_command("report", "--study", "demo", "--format", "json", "--output", str(report), stderr=io.StringIO())
     (comparison,) = json.loads(report.read_text())["comparisons"]
