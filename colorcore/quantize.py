@@ -57,14 +57,8 @@ def subpixel_conv(t: nn.ConvTranspose2d) -> nn.Sequential:
     return nn.Sequential(conv, nn.PixelShuffle(2))
 
 
-def cpu_has_vnni() -> bool:
-    """True on CPUs with int8 dot-product instructions (AVX-512 VNNI, AVX-VNNI or AMX)."""
-    cpu = getattr(torch, "cpu", None)
-    return any(bool(getattr(cpu, name, lambda: False)()) for name in ("_is_vnni_supported", "_is_amx_tile_supported"))
-
-
 def quantize_int8(model: nn.Module, calibration: torch.Tensor, keep_float: tuple[str, ...] = KEEP_FLOAT,
-                  batch_size: int = 8, full_range: bool | None = None, engine: str = "x86") -> nn.Module:
+                  batch_size: int = 8) -> nn.Module:
     """An int8 copy of ``model`` (fp32, eval mode) calibrated on ``calibration``.
 
     Parameters
@@ -75,10 +69,6 @@ def quantize_int8(model: nn.Module, calibration: torch.Tensor, keep_float: tuple
         (N, 1, S, S) lightness in [0, 100] of photos like those to be colorized; 16 are plenty.
     keep_float : tuple of str
         Names of submodules left in float.
-    full_range : bool, optional
-        Quantize activations to all 256 levels instead of 128. PyTorch's x86 default keeps 7 bits
-        because CPUs without VNNI add pairs of int8 products in 16 bits, which can overflow; with
-        VNNI they go straight into 32 bits, so the eighth bit is free. Default: whether the CPU has VNNI.
 
     Returns
     -------
@@ -89,16 +79,13 @@ def quantize_int8(model: nn.Module, calibration: torch.Tensor, keep_float: tuple
         raise ColorcoreError(f"int8 calibration needs (N, 1, S, S) lightness, got shape {tuple(calibration.shape)}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # FX quantization announces its move to torchao
-        from torch.ao.quantization import HistogramObserver, QConfig, get_default_qconfig_mapping
+        from torch.ao.quantization import get_default_qconfig_mapping
         from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
 
-        if engine not in torch.backends.quantized.supported_engines:
-            raise ColorcoreError(f"int8 needs PyTorch's {engine} quantized engine, which this build lacks; use bf16 or fp32")
-        torch.backends.quantized.engine = engine
-        mapping = get_default_qconfig_mapping(engine)
-        if cpu_has_vnni() if full_range is None else full_range:
-            default = mapping.global_qconfig
-            mapping = mapping.set_global(QConfig(HistogramObserver.with_args(reduce_range=False), default.weight))
+        if "x86" not in torch.backends.quantized.supported_engines:
+            raise ColorcoreError("int8 needs PyTorch's x86 quantized engine, which this build lacks; use bf16 or fp32")
+        torch.backends.quantized.engine = "x86"
+        mapping = get_default_qconfig_mapping("x86")
         for name in keep_float:
             mapping = mapping.set_module_name(name, None)
         model = copy.deepcopy(model).eval()
@@ -113,6 +100,5 @@ def quantize_int8(model: nn.Module, calibration: torch.Tensor, keep_float: tuple
         quantized = convert_fx(prepared)
         with torch.no_grad():
             frozen = torch.jit.freeze(torch.jit.trace(quantized, calibration[:2], check_trace=False))
-    logger.info("network quantized to int8 (calibrated on %d images, %s kept in float, full range %s)",
-                len(calibration), keep_float, full_range)
+    logger.info("network quantized to int8 (calibrated on %d images, %s kept in float)", len(calibration), keep_float)
     return frozen
