@@ -70,3 +70,31 @@ def test_the_sub_pixel_convolution_is_the_transposed_convolution(bias):
         assert torch.allclose(subpixel_conv(t)(x), t(x), atol=1e-5)
     with pytest.raises(ValueError, match="kernel 4, stride 2"):
         subpixel_conv(nn.ConvTranspose2d(4, 4, 3, stride=2, padding=1))
+
+
+@pytest.mark.parametrize("spec", ["small-trained", "full-size-random"])
+def test_channel_equalization_leaves_the_float_network_unchanged(spec):
+    from colorcore.infer import read_checkpoint
+    from colorcore.model import ColorizationNet, ModelConfig
+    from colorcore.quantize import equalize_channels
+
+    torch.manual_seed(0)
+    if spec == "small-trained":
+        config, state, _, _ = read_checkpoint(FIXTURES / "models" / "cross-entropy-w025.pt")
+        net = ColorizationNet(config)
+        net.load_state_dict(state)
+    else:
+        net = ColorizationNet(ModelConfig(q=313))
+        for m in net.modules():  # BatchNorm statistics far from the identity, as after training
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-1, 1), m.running_var.uniform_(0.1, 4), m.weight.data.uniform_(0.5, 2)
+    net.eval()
+    faces = calibration_images(list_images(FIXTURES / "lfw-train-sample"), 4)
+    lightness = rgb_to_lab(torch.stack([
+        torch.from_numpy(np.array(im.resize((64, 64)))).permute(2, 0, 1).float() / 255 for im in faces]))[:, :1]
+    with torch.no_grad():
+        before = net(lightness)
+        conv = net.model4[2].weight.clone()
+        after = equalize_channels(net, lightness)(lightness)
+    assert not torch.equal(conv, net.model4[2].weight)  # the weights did change
+    assert torch.allclose(after, before, atol=1e-4 * before.abs().max().item())
