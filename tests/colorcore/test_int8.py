@@ -98,3 +98,37 @@ def test_channel_equalization_leaves_the_float_network_unchanged(spec):
         after = equalize_channels(net, lightness)(lightness)
     assert not torch.equal(conv, net.model4[2].weight)  # the weights did change
     assert torch.allclose(after, before, atol=1e-4 * before.abs().max().item())
+
+
+def test_equalization_keeps_int8_accurate_when_one_channel_is_far_wider_than_the_rest(tmp_path):
+    """The failure seen on the full-size network after 400 steps (29 ab units off), made on purpose:
+    two channels in each of three blocks 100 times wider, the next layer 100 times weaker on them:
+    the same function in float."""
+    import dataclasses
+
+    from colorcore.infer import read_checkpoint
+    from colorcore.quantize import quantize_int8
+
+    config, state, bins, size = read_checkpoint(FIXTURES / "models" / "cross-entropy-w025.pt")
+    state = {k: v.clone() for k, v in state.items()}
+    for block in ("model3", "model5", "model7"):
+        state[f"{block}.2.weight"][:2] *= 100
+        state[f"{block}.2.bias"][:2] *= 100
+        state[f"{block}.4.weight"][:, :2] /= 100
+    wide = tmp_path / "wide.pt"
+    torch.save({"model": state, "model_config": dataclasses.asdict(config), "bins": bins.state_dict(),
+                "config": {"image_size": size}}, wide)
+    calibration = calibration_images(list_images(FIXTURES / "lfw-train-sample"))
+    faces = calibration_images(list_images(FIXTURES / "lfw-test-sample"), 12)
+    fp32 = ab_of(load_colorizer(str(wide), device="cpu", precision="fp32").colorize(faces))
+    equalized = load_colorizer(str(wide), device="cpu", precision="int8", calibration=calibration)
+    lightness = rgb_to_lab(torch.stack([
+        torch.from_numpy(np.array(im.resize((size, size)))).permute(2, 0, 1).float() / 255 for im in calibration]))[:, :1]
+    net = load_colorizer(str(wide), device="cpu", precision="fp32").model
+    plain = dataclasses.replace(equalized, model=quantize_int8(net, lightness, equalize=False))
+
+    def p999(colorizer) -> float:
+        return torch.quantile((fp32 - ab_of(colorizer.colorize(faces))).pow(2).sum(1).sqrt().flatten(), 0.999).item()
+
+    assert p999(equalized) <= 2.0
+    assert p999(plain) > 10.0
