@@ -172,7 +172,7 @@ def network_macs(size: int = 256) -> int:
 
 
 def ceiling() -> None:
-    """How fast this CPU multiplies in fp32 and in int8, on the network's commonest layer (a 3x3
+    """How fast this CPU multiplies in fp32, bfloat16 and int8, on the network's commonest layer (a 3x3
     convolution, 512 -> 512 channels at 32 x 32, batch 8), and what that allows end to end: the
     release's path runs the network in fp32, so (int8 rate / fp32 rate) bounds any int8 speed-up."""
     from torch.ao.quantization import get_default_qconfig_mapping

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from colorcore import zhang
-from colorstudy.models import Participant, Study, Trial, Vote
+from colorstudy.models import Participant, Study, System, Trial, Vote
 
 from ..colorcore.test_zhang import official_state_dict
 from .test_participant_flow import start, vote
@@ -31,7 +31,7 @@ def run_demo(**options) -> str:
 
 
 def compared(study: Study) -> set[str]:
-    return set(study.systems.filter(role="compared").values_list("name", flat=True))
+    return set(study.systems.filter(role=System.Role.COMPARED).values_list("name", flat=True))
 
 
 def test_the_demo_compares_cross_entropy_with_l2_on_the_fixture_faces_with_catch_trials(no_zhang_weights):
