@@ -12,7 +12,7 @@ from PIL import Image
 from colorcore.color import rgb_to_lab
 from colorcore.data import list_images
 from colorcore.errors import ColorcoreError
-from colorcore.infer import calibration_images, load_colorizer
+from colorcore.infer import _network_input, calibration_images, load_colorizer
 
 from ..conftest import FIXTURES, ROOT
 
@@ -22,6 +22,11 @@ MODEL = str(FIXTURES / "models" / "cross-entropy-w025.pt")
 def ab_of(images: list[Image.Image]) -> torch.Tensor:
     rgb = torch.stack([torch.from_numpy(np.array(im)).permute(2, 0, 1).float() / 255 for im in images])
     return rgb_to_lab(rgb)[:, 1:]
+
+
+def lightness_of(images: list[Image.Image], size: int) -> torch.Tensor:
+    """(N, 1, size, size) lightness, resized as load_colorizer resizes its calibration photos."""
+    return rgb_to_lab(_network_input(images, size))[:, :1]
 
 
 def test_int8_colorizes_trained_faces_within_two_ab_units_of_fp32():
@@ -89,9 +94,7 @@ def test_channel_equalization_leaves_the_float_network_unchanged(spec):
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.running_mean.uniform_(-1, 1), m.running_var.uniform_(0.1, 4), m.weight.data.uniform_(0.5, 2)
     net.eval()
-    faces = calibration_images(list_images(FIXTURES / "lfw-train-sample"), 4)
-    lightness = rgb_to_lab(torch.stack([
-        torch.from_numpy(np.array(im.resize((64, 64)))).permute(2, 0, 1).float() / 255 for im in faces]))[:, :1]
+    lightness = lightness_of(calibration_images(list_images(FIXTURES / "lfw-train-sample"), 4), 64)
     with torch.no_grad():
         before = net(lightness)
         conv = net.model4[2].weight.clone()
@@ -100,7 +103,7 @@ def test_channel_equalization_leaves_the_float_network_unchanged(spec):
     assert torch.allclose(after, before, atol=1e-4 * before.abs().max().item())
 
 
-def test_equalization_keeps_int8_accurate_when_one_channel_is_far_wider_than_the_rest(tmp_path):
+def test_equalization_keeps_int8_accurate_when_a_few_channels_are_far_wider_than_the_rest(tmp_path):
     """The failure seen on the full-size network after 400 steps (29 ab units off), made on purpose:
     two channels in each of three blocks 100 times wider, the next layer 100 times weaker on them:
     the same function in float."""
@@ -120,12 +123,11 @@ def test_equalization_keeps_int8_accurate_when_one_channel_is_far_wider_than_the
                 "config": {"image_size": size}}, wide)
     calibration = calibration_images(list_images(FIXTURES / "lfw-train-sample"))
     faces = calibration_images(list_images(FIXTURES / "lfw-test-sample"), 12)
-    fp32 = ab_of(load_colorizer(str(wide), device="cpu", precision="fp32").colorize(faces))
+    float_colorizer = load_colorizer(str(wide), device="cpu", precision="fp32")
+    fp32 = ab_of(float_colorizer.colorize(faces))
     equalized = load_colorizer(str(wide), device="cpu", precision="int8", calibration=calibration)
-    lightness = rgb_to_lab(torch.stack([
-        torch.from_numpy(np.array(im.resize((size, size)))).permute(2, 0, 1).float() / 255 for im in calibration]))[:, :1]
-    net = load_colorizer(str(wide), device="cpu", precision="fp32").model
-    plain = dataclasses.replace(equalized, model=quantize_int8(net, lightness, equalize=False))
+    unequalized = quantize_int8(float_colorizer.model, lightness_of(calibration, size), equalize=False)
+    plain = dataclasses.replace(equalized, model=unequalized)
 
     def p999(colorizer) -> float:
         return torch.quantile((fp32 - ab_of(colorizer.colorize(faces))).pow(2).sum(1).sqrt().flatten(), 0.999).item()
