@@ -21,6 +21,8 @@ def add_report_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-mixed", action="store_true", help="skip the mixed-effects model (fast)")
     parser.add_argument("--min-viewport", type=int, help="leave out participants whose window was narrower (px)")
+    parser.add_argument("--exclude-one-sided", action="store_true",
+                        help="leave out participants who chose one side beyond chance (Holm-adjusted, at --alpha)")
     parser.add_argument("--systems", nargs="*", default=None, help="order of systems: the first is system_a")
 
 
@@ -68,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             include_excluded=args.include_excluded,
             max_fail_rate=0.5 if args.max_fail_rate is None else args.max_fail_rate,
             order=args.systems,
+            exclude_one_sided=args.exclude_one_sided,
             mixed=not args.no_mixed,
             min_viewport=args.min_viewport,
         )

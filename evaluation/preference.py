@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
 from .votes import pair_votes
 
@@ -52,10 +53,10 @@ def preference_test(votes_a: int, votes_b: int, system_a: str = "A", system_b: s
     Examples
     --------
     >>> res = preference_test(174, 126)
-    >>> round(res.statistic, 2), round(res.pvalue, 7)
+    >>> round(float(res.statistic), 2), round(float(res.pvalue), 7)
     (0.58, 0.0065602)
     >>> ci = res.confidence_interval(method="wilson")
-    >>> round(ci.low, 4), round(ci.high, 4)
+    >>> round(float(ci.low), 4), round(float(ci.high), 4)
     (0.5235, 0.6345)
     """
     if alternative not in ALTERNATIVES:
@@ -116,6 +117,38 @@ def side_bias(df: pd.DataFrame) -> SideBias | None:
     left = int((reg["chosen_system"] == reg["left_system"]).sum())
     test = stats.binomtest(left, len(reg), 0.5)
     return SideBias(left, len(reg), test.statistic, test.pvalue)
+
+
+def one_sided_participants(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Participants who chose one side more often than chance allows (straight-lining).
+
+    Online participants who click the same side throughout add votes that carry no judgement of
+    the images. Each participant's left choices among regular votes get an exact binomial test
+    against 1/2; the p-values are Holm-adjusted over participants, and ``flagged`` marks those
+    below ``alpha``. Nobody is excluded here: whether to leave them out is the researcher's
+    (pre-registered) decision. Empty when the sides were not recorded.
+
+    Examples
+    --------
+    >>> votes = pd.DataFrame({"participant": ["p1"] * 12 + ["p2"] * 12, "is_catch": False,
+    ...                       "left_system": "a", "right_system": "b",
+    ...                       "chosen_system": ["a"] * 12 + ["a", "b"] * 6})
+    >>> one_sided_participants(votes)[["participant", "left", "n", "flagged"]]
+      participant  left   n  flagged
+    0          p1    12  12     True
+    1          p2     6  12    False
+    """
+    columns = ["participant", "left", "n", "pvalue", "holm_pvalue", "flagged"]
+    reg = df[~df["is_catch"]]
+    if not df.attrs.get("sides_known", True) or reg.empty:
+        return pd.DataFrame(columns=columns)
+    left = (reg["chosen_system"] == reg["left_system"]).groupby(reg["participant"].astype(str)).agg(["sum", "count"])
+    table = pd.DataFrame({"participant": left.index, "left": left["sum"].to_numpy(dtype=int),
+                          "n": left["count"].to_numpy(dtype=int)})
+    table["pvalue"] = [stats.binomtest(k, n, 0.5).pvalue for k, n in zip(table["left"], table["n"], strict=True)]
+    table["holm_pvalue"] = multipletests(table["pvalue"], method="holm")[1]
+    table["flagged"] = table["holm_pvalue"] < alpha
+    return table[columns]
 
 
 def response_times(df: pd.DataFrame) -> dict[str, float] | None:

@@ -15,6 +15,7 @@ from .preference import (
     catch_table,
     fooling_rates,
     image_counts,
+    one_sided_participants,
     participant_counts,
     preference_test,
     response_times,
@@ -60,6 +61,8 @@ class Report:
     fooling: pd.DataFrame | None = None  # Turing mode: per system
     fooling_by_participant: pd.DataFrame | None = None
     incomplete: list[str] = field(default_factory=list)  # participants who did not finish their list
+    one_sided: pd.DataFrame | None = None  # per participant: left choices, Holm-adjusted p, flagged
+    one_sided_excluded: bool = False  # whether the flagged ones were left out
     verdicts: list[str] = field(default_factory=list)
 
 
@@ -74,8 +77,13 @@ def build_report(
     mixed: bool = True,
     n_boot: int = 200,
     min_viewport: int | None = None,
+    exclude_one_sided: bool = False,
 ) -> Report:
-    """Every analysis of the study. ``order`` puts preferred names first as ``system_a`` of a pair."""
+    """Every analysis of the study. ``order`` puts preferred names first as ``system_a`` of a pair.
+
+    ``exclude_one_sided`` leaves out the participants :func:`~evaluation.preference.one_sided_participants`
+    flags (after the catch-trial and viewport exclusions); otherwise they are only listed.
+    """
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
     df = load_votes(votes)
@@ -91,6 +99,12 @@ def build_report(
         excluded = excluded + [p for p in small if p not in excluded]
         used = used[~(width < min_viewport)]
     used.attrs.update(df.attrs)
+    one_sided = one_sided_participants(used, alpha)
+    if exclude_one_sided and len(one_sided):
+        flagged = [p for p in one_sided.loc[one_sided["flagged"], "participant"] if p not in excluded]
+        excluded = excluded + flagged
+        used = used[~used["participant"].astype(str).isin(flagged)]
+        used.attrs.update(df.attrs)
     rank = {name: i for i, name in enumerate(order or [])}
     comparisons = []
     for pair in system_pairs(used):
@@ -118,6 +132,8 @@ def build_report(
         n_votes=int((~used["is_catch"]).sum()),
         comparisons=comparisons,
         side=side_bias(used),
+        one_sided=one_sided,
+        one_sided_excluded=exclude_one_sided,
         times=response_times(used),
         catch=catch,
         excluded=excluded,
@@ -252,6 +268,11 @@ def to_dict(report: Report) -> dict:
         "side_bias": None
         if report.side is None
         else {"left": report.side.left, "n": report.side.n, "proportion_left": report.side.statistic, "pvalue": report.side.pvalue},
+        "one_sided_participants": [
+            {"participant": r.participant, "left": int(r.left), "n": int(r.n), "holm_pvalue": float(r.holm_pvalue)}
+            for r in _one_sided(report).itertuples()
+        ],
+        "one_sided_excluded": report.one_sided_excluded,
         "response_ms": report.times,
         "catch": [
             {"participant": str(r.participant), "catch_trials": int(r.catch_trials), "catch_correct": int(r.catch_correct),
@@ -276,6 +297,12 @@ def to_dict(report: Report) -> dict:
         ],
         "verdicts": report.verdicts,
     }
+
+
+def _one_sided(report: Report) -> pd.DataFrame:
+    """The flagged rows of :func:`~evaluation.preference.one_sided_participants`."""
+    table = report.one_sided
+    return table[table["flagged"]] if table is not None and len(table) else pd.DataFrame(columns=["participant"])
 
 
 def render(report: Report, fmt: str = "text") -> str:

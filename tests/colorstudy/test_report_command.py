@@ -44,6 +44,26 @@ def test_report_analyzes_votes_cast_through_the_site(system_folders, tmp_path):
     assert "0 (0%)" in text.getvalue() and "24 (100%)" in text.getvalue()
 
 
+def test_report_flags_a_participant_who_clicks_left_throughout_and_can_leave_them_out(system_folders):
+    study = make_study(system_folders, participants=4, trials=12)
+    for n in range(4):
+        client = Client()
+        participant = start(client, study, f"?PROLIFIC_PID=pid{n}")
+        for trial in Trial.objects.filter(participant=participant).select_related("left__system").order_by("position"):
+            # Three participants answer by the images (always vivid); the first one clicks left throughout.
+            side = "left" if n == 0 or trial.left.system.name == "vivid" else "right"
+            assert vote(client, participant, trial.position, side).status_code == 302
+
+    text = io.StringIO()
+    call_command("report", "--study", study.slug, "--no-mixed", stdout=text)
+    assert "One-sided participants" in text.getvalue() and "P0001 (left in 12 of 12" in text.getvalue()
+    assert "regular votes: 48" in text.getvalue()
+
+    text = io.StringIO()
+    call_command("report", "--study", study.slug, "--no-mixed", "--exclude-one-sided", stdout=text)
+    assert "regular votes: 36" in text.getvalue() and "36 (100%)" in text.getvalue()
+
+
 def test_report_on_a_study_without_votes_says_so(system_folders):
     study = make_study(system_folders, participants=1, trials=2)
     with pytest.raises(CommandError, match="no votes yet"):

@@ -10,7 +10,7 @@ from scipy import stats
 from evaluation.__main__ import main
 from evaluation.clustered import participant_level_test
 from evaluation.power import exact_power, plan_study
-from evaluation.preference import preference_test, side_bias
+from evaluation.preference import one_sided_participants, preference_test, side_bias
 from evaluation.ranking import holm
 from evaluation.report import build_report, render, to_dict
 from evaluation.votes import VoteTableError, load_votes, pair_votes
@@ -88,6 +88,35 @@ def test_side_bias_is_measured_from_left_choices():
     bias = side_bias(df)
     assert bias.statistic > 0.7 and bias.pvalue < 1e-6
     assert side_bias(load_votes(SEED)) is None  # the seed did not record sides
+
+
+def test_a_participant_who_always_clicks_one_side_is_flagged_and_honest_ones_are_not():
+    rng = np.random.default_rng(4)
+    honest = simulate(rng, n_participants=20, taste_sd=1.0)
+    clicker = simulate(rng, n_participants=1, taste_sd=0.0)
+    clicker["participant"] = "always-right"
+    clicker["chosen_system"] = clicker["right_system"]
+    df = load_votes(pd.concat([honest, clicker], ignore_index=True))
+    table = one_sided_participants(df).set_index("participant")
+    assert table.loc["always-right", "left"] == 0 and table.loc["always-right", "n"] == 50
+    assert table.loc["always-right", "flagged"]
+    assert table["flagged"].sum() == 1  # Holm over 21 participants: no honest one is flagged
+
+    report = build_report(df)
+    text = render(report)
+    assert "One-sided participants" in text and "always-right (left in 0 of 50" in text
+    assert [r["participant"] for r in to_dict(report)["one_sided_participants"]] == ["always-right"]
+    assert report.n_votes == 21 * 50  # flagged, not excluded
+    strict = build_report(df, exclude_one_sided=True)
+    assert strict.n_votes == 20 * 50 and strict.excluded == ["always-right"]
+    assert "always-right (left in 0 of 50" in render(strict) and to_dict(strict)["one_sided_excluded"]
+    assert one_sided_participants(load_votes(SEED)).empty  # the seed did not record sides
+
+
+def test_honest_participants_are_rarely_flagged_as_one_sided():
+    rng = np.random.default_rng(5)
+    flagged = sum(one_sided_participants(load_votes(simulate(rng, taste_sd=1.0)))["flagged"].any() for _ in range(200))
+    assert flagged / 200 < 0.08  # Holm keeps the study-wise rate near alpha
 
 
 def test_three_systems_get_holm_adjusted_pairs_and_bradley_terry_strengths():

@@ -39,6 +39,7 @@ class Command(BaseCommand):
                 order=order,
                 mixed=not options["no_mixed"],
                 min_viewport=options["min_viewport"],
+                exclude_one_sided=options["exclude_one_sided"],
             )
             content = render(report, options["format"])
         except (VoteTableError, ValueError) as exc:
