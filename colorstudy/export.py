@@ -75,3 +75,12 @@ def votes_frame(study: Study):
     import pandas as pd
 
     return pd.DataFrame.from_records(list(vote_rows(study)), columns=COLUMNS)
+
+
+def review_frame(study: Study):
+    """Each voter's data-quality checks (``evaluation.quality``) under the study's catch-trial rule;
+    None before the first vote."""
+    from evaluation.quality import participant_review
+
+    votes = votes_frame(study)
+    return None if votes.empty else participant_review(votes, study.catch_max_fail_rate)

@@ -245,6 +245,23 @@ def status_page(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "colorstudy/status.html", context)
 
 
+@staff_member_required
+def review_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """Each participant's checks, for approving or rejecting panel submissions; ?format=csv downloads them."""
+    from .export import review_frame
+
+    study = get_object_or_404(Study, slug=slug)
+    table = review_frame(study)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{study.slug}-participants.csv"'
+        if table is not None:
+            table.to_csv(response, index=False)
+        return response
+    rows = [] if table is None else table.to_dict("records")
+    return render(request, "colorstudy/review.html", {"study": study, "rows": rows})
+
+
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return _message(request, 400, "Bad request", "The request could not be understood.")
 

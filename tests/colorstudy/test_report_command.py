@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import csv
 import io
 import json
 
@@ -62,6 +63,34 @@ def test_report_flags_a_participant_who_clicks_left_throughout_and_can_leave_the
     text = io.StringIO()
     call_command("report", "--study", study.slug, "--no-mixed", "--exclude-one-sided", stdout=text)
     assert "regular votes: 36" in text.getvalue() and "36 (100%)" in text.getvalue()
+
+
+def test_the_staff_review_page_lists_who_fails_a_check_first_with_their_panel_ids(system_folders, django_user_model):
+    study = make_study(system_folders, participants=3, trials=12, catch_rate=0.25, ground_truth=system_folders["truth"])
+    for n in range(3):
+        client = Client()
+        participant = start(client, study, f"?PROLIFIC_PID=pid{n}")
+        for trial in Trial.objects.filter(participant=participant).select_related("left__system").order_by("position"):
+            # pid0 answers by the images; pid1 clicks left throughout; pid2 fails every catch trial.
+            want = ("foil" if n == 2 else "ground_truth") if trial.is_catch else "vivid"
+            side = "left" if n == 1 or trial.left.system.name == want else "right"
+            assert vote(client, participant, trial.position, side).status_code == 302
+
+    url = f"/staff/study/{study.slug}/participants/"
+    assert Client().get(url).status_code == 302  # staff only
+    staff = Client()
+    staff.force_login(django_user_model.objects.create_user("r", password="pw-123456", is_staff=True))
+    page = staff.get(url).content.decode()
+    assert "one side beyond chance" in page and "fails the catch rule" in page
+    assert page.index("pid1") < page.index("pid0") and page.index("pid2") < page.index("pid0")
+
+    download = staff.get(url + "?format=csv")
+    assert download["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(download.content.decode())))
+    checks = {r["external_id"]: (r["one_sided"], r["fails_catch"]) for r in rows}
+    assert checks == {"pid0": ("False", "False"), "pid1": ("True", "False"), "pid2": ("False", "True")}
+    assert all(r["votes"] == "12" and r["catch_trials"] == "4" for r in rows)  # 12 regular, 4 catch (25% of all)
+    assert "participants/" in staff.get(f"/staff/study/{study.slug}/").content.decode()  # linked from the status page
 
 
 def test_report_on_a_study_without_votes_says_so(system_folders):
