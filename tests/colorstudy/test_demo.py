@@ -41,7 +41,8 @@ def test_the_demo_compares_cross_entropy_with_l2_on_the_fixture_faces_with_catch
     assert study.participants.count() == 3
     trials = Trial.objects.filter(participant__study=study)
     assert trials.filter(is_catch=True).exists() and trials.filter(is_catch=False).exists()
-    assert "/study/demo/" in out and "report --study demo" in out and "cross_entropy, l2" in out
+    assert "/study/demo/" in out and "/staff/study/demo/participants/" in out
+    assert "report --study demo" in out and "cross_entropy, l2" in out
 
 
 def test_a_new_user_votes_through_the_demo_and_reports_their_own_votes(no_zhang_weights, tmp_path):
@@ -60,6 +61,9 @@ def test_a_new_user_votes_through_the_demo_and_reports_their_own_votes(no_zhang_
     status = staff.get("/staff/study/demo/")
     assert status.status_code == 200
     assert re.search(rb"Participants finished</th><td>1<", status.content)
+    # Left in all 6 regular trials (exact binomial p = 0.031): the participants page flags it.
+    review = staff.get("/staff/study/demo/participants/")
+    assert review.status_code == 200 and b"one side beyond chance" in review.content
     report = tmp_path / "report.json"
     call_command("report", "--study", "demo", "--format", "json", "--output", str(report), stderr=io.StringIO())
     (comparison,) = json.loads(report.read_text())["comparisons"]

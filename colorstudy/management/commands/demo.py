@@ -69,5 +69,6 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"The demo study is ready: {compared}."))
         self.stdout.write(f"  Participant link:  {base}/study/{study.slug}/")
         self.stdout.write(f"  Status page:       {base}/staff/study/{study.slug}/")
+        self.stdout.write(f"  Participants:      {base}/staff/study/{study.slug}/participants/   (each one's checks)")
         self.stdout.write(f"  Admin:             {base}/admin/   (log in as {username} / {password})")
         self.stdout.write(f"  Results:           .venv/bin/python manage.py report --study {study.slug}")
