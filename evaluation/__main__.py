@@ -1,10 +1,12 @@
-"""``python -m evaluation report VOTES.csv`` and ``python -m evaluation plan --effect 0.58``."""
+"""``python -m evaluation report VOTES.csv``, ``python -m evaluation review VOTES.csv`` and
+``python -m evaluation plan --effect 0.58``."""
 from __future__ import annotations
 
 import argparse
 import sys
 
 from .power import plan_study
+from .quality import participant_review
 from .report import FORMATS, build_report, render
 from .votes import VoteTableError
 
@@ -40,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     rep = sub.add_parser("report", help="analyze a vote table (the CSV of export_votes)")
     rep.add_argument("votes", help="CSV file, one row per vote")
     add_report_options(rep)
+    review = sub.add_parser("review", help="each participant's checks: catch trials, one-sided clicking, speed")
+    review.add_argument("votes", help="CSV file, one row per vote")
+    review.add_argument("--format", choices=("text", "csv"), default="text")
+    review.add_argument("--output", help="file to write (default: standard output)")
+    review.add_argument("--alpha", type=float, default=0.05)
+    review.add_argument("--max-fail-rate", type=float, default=0.5, help="catch-trial rule (default 0.5)")
     plan = sub.add_parser("plan", help="votes and participants needed to detect a preference")
     plan.add_argument("--effect", type=float, required=True, help="true share preferring one system, e.g. 0.58")
     plan.add_argument("--alpha", type=float, default=0.05)
@@ -61,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
                     f"{p.design_effect:.2f}, {p.votes} votes, {p.participants} participants."
                 )
             sys.stdout.write("\n".join(lines) + "\n")
+            return 0
+        if args.command == "review":
+            table = participant_review(args.votes, args.max_fail_rate, args.alpha)
+            content = table.to_csv(index=False) if args.format == "csv" else table.to_string(index=False) + "\n"
+            write_output(content, args.output)
             return 0
         report = build_report(
             args.votes,

@@ -113,6 +113,21 @@ def test_a_participant_who_always_clicks_one_side_is_flagged_and_honest_ones_are
     assert one_sided_participants(load_votes(SEED)).empty  # the seed did not record sides
 
 
+def test_the_review_command_lists_each_participants_checks_from_a_csv(tmp_path, capsys):
+    rng = np.random.default_rng(6)
+    votes = simulate(rng, n_participants=3, taste_sd=0.0)
+    votes.loc[votes["participant"] == "p2", "chosen_system"] = votes["left_system"]
+    votes["external_id"] = votes["participant"].map({"p0": "pid-a", "p1": "pid-b", "p2": "pid-c"})
+    path = tmp_path / "votes.csv"
+    votes.to_csv(path, index=False)
+    assert main(["review", str(path), "--format", "csv", "--output", str(tmp_path / "review.csv")]) == 0
+    review = pd.read_csv(tmp_path / "review.csv")
+    assert review["external_id"].tolist()[0] == "pid-c"  # the one who fails a check comes first
+    assert review["one_sided"].tolist() == [True, False, False] and review["votes"].tolist() == [50, 50, 50]
+    assert main(["review", str(path), "--max-fail-rate", "2"]) == 2
+    assert "max_fail_rate must be in [0, 1], got 2.0" in capsys.readouterr().err
+
+
 def test_honest_participants_are_rarely_flagged_as_one_sided():
     rng = np.random.default_rng(5)
     flagged = sum(one_sided_participants(load_votes(simulate(rng, taste_sd=1.0)))["flagged"].any() for _ in range(200))
