@@ -56,6 +56,47 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path):
     assert [x["step"] for x in lines if "loss" in x] == [1, 2, 3, 4, 5, 6]
 
 
+def _small_net_and_batch(head: str = "classification"):
+    from colorcore.data import ImageFolderDataset, scan
+    from colorcore.encoding import learn_bins
+    from colorcore.model import ColorizationNet, ModelConfig
+
+    files = sorted(TRAIN_PHOTOS.rglob("*.jpg"))[:8]
+    bins = learn_bins(scan(files, 64).histogram)
+    dataset = ImageFolderDataset(files, 64)
+    torch.manual_seed(0)
+    config = ModelConfig(q=bins.q, width=0.25, head=head)
+    return ColorizationNet(config), config, bins, torch.stack([dataset[i] for i in range(len(files))])
+
+
+def test_a_float16_step_whose_gradients_overflow_is_skipped_instead_of_poisoning_the_weights():
+    from colorcore.runtime import pick_runtime
+    from colorcore.train import train_step
+
+    net, config, bins, rgb = _small_net_and_batch()
+    with torch.no_grad():
+        net.model1[0].weight.mul_(1e6)  # activations far past float16's largest number: gradients not finite
+    before = {k: v.detach().clone() for k, v in net.named_parameters()}
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    scaler = torch.amp.GradScaler("cpu")
+    train_step(net, opt, rgb, bins, config, pick_runtime("cpu", "fp16"), scaler)
+    assert all(torch.equal(before[k], v) for k, v in net.named_parameters())  # finite and untouched
+    assert scaler.get_scale() == 2.0**15  # halved from 2**16 for the next try
+
+
+def test_a_float16_run_keeps_its_loss_scale_across_a_resume(tmp_path):
+    config = dict(max_steps=2, precision="fp16", batch_size=4)
+    train(small_config(TRAIN_PHOTOS, tmp_path / "run", **config), progress=False)
+    ckpt = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    assert ckpt["scaler"]["scale"] == 2.0**16  # GradScaler's initial scale, no overflow in two steps
+    ckpt["scaler"]["scale"] = 1024.0
+    torch.save(ckpt, tmp_path / "run" / "last.pt")
+    train(small_config(TRAIN_PHOTOS, tmp_path / "run", **{**config, "max_steps": 3}), resume=True, progress=False)
+    assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["scaler"]["scale"] in (1024.0, 512.0)
+    fp32 = train(small_config(TRAIN_PHOTOS, tmp_path / "fp32", max_steps=1), progress=False)
+    assert torch.load(fp32.out / "last.pt", weights_only=True)["scaler"] == {}  # no loss scale without float16
+
+
 def test_a_second_run_into_the_same_folder_needs_resume(tmp_path):
     train(small_config(TRAIN_PHOTOS, tmp_path / "r", max_steps=1), progress=False)
     assert main(["train", "--data", str(TRAIN_PHOTOS), "--out", str(tmp_path / "r"), "--max-steps", "2"]) == 2
