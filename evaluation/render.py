@@ -33,8 +33,8 @@ def _summary_rows(report: Report) -> list[str]:
     if report.side is not None:
         s = report.side
         lines.append(f"Side bias: left chosen in {s.statistic:.1%} of {s.n} votes (exact binomial p = {s.pvalue:.4g}).")
-    if report.one_sided is not None and report.one_sided["flagged"].any():
-        flagged = report.one_sided[report.one_sided["flagged"]]
+    flagged = report.one_sided_flagged
+    if len(flagged):
         lines.append(
             "One-sided participants (one side chosen beyond chance, Holm-adjusted exact binomial p < "
             f"{report.alpha}; {'excluded' if report.one_sided_excluded else 'still counted: --exclude-one-sided leaves them out'}): "

@@ -65,6 +65,14 @@ class Report:
     one_sided_excluded: bool = False  # whether the flagged ones were left out
     verdicts: list[str] = field(default_factory=list)
 
+    @property
+    def one_sided_flagged(self) -> pd.DataFrame:
+        """The rows of ``one_sided`` that are flagged (none when sides were not recorded)."""
+        table = self.one_sided
+        if table is None or not len(table):
+            return pd.DataFrame(columns=["participant", "left", "n", "holm_pvalue"])
+        return table[table["flagged"]]
+
 
 def build_report(
     votes: pd.DataFrame | str | Path,
@@ -270,7 +278,7 @@ def to_dict(report: Report) -> dict:
         else {"left": report.side.left, "n": report.side.n, "proportion_left": report.side.statistic, "pvalue": report.side.pvalue},
         "one_sided_participants": [
             {"participant": r.participant, "left": int(r.left), "n": int(r.n), "holm_pvalue": float(r.holm_pvalue)}
-            for r in _one_sided(report).itertuples()
+            for r in report.one_sided_flagged.itertuples()
         ],
         "one_sided_excluded": report.one_sided_excluded,
         "response_ms": report.times,
@@ -297,12 +305,6 @@ def to_dict(report: Report) -> dict:
         ],
         "verdicts": report.verdicts,
     }
-
-
-def _one_sided(report: Report) -> pd.DataFrame:
-    """The flagged rows of :func:`~evaluation.preference.one_sided_participants`."""
-    table = report.one_sided
-    return table[table["flagged"]] if table is not None and len(table) else pd.DataFrame(columns=["participant"])
 
 
 def render(report: Report, fmt: str = "text") -> str:

@@ -18,7 +18,7 @@ def cpu_bf16_units(request, monkeypatch):
 
 
 def test_auto_uses_bfloat16_and_channels_last_only_on_a_cpu_with_bfloat16_units(cpu_bf16_units):
-    # Without the units bfloat16 is emulated: a whole training step measured 3.6x slower than fp32
+    # Without the units bfloat16 is emulated: a whole training step measured 2.6x to 3.6x slower than fp32
     # on such a CPU (machine C in README.md), so auto must fall back to plain fp32 there.
     rt = pick_runtime("auto", "auto")
     assert rt.device.type == "cpu"

@@ -56,7 +56,7 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path):
     assert [x["step"] for x in lines if "loss" in x] == [1, 2, 3, 4, 5, 6]
 
 
-def _small_net_and_batch(head: str = "classification"):
+def _small_net_and_batch():
     from colorcore.data import ImageFolderDataset, scan
     from colorcore.encoding import learn_bins
     from colorcore.model import ColorizationNet, ModelConfig
@@ -65,7 +65,7 @@ def _small_net_and_batch(head: str = "classification"):
     bins = learn_bins(scan(files, 64).histogram)
     dataset = ImageFolderDataset(files, 64)
     torch.manual_seed(0)
-    config = ModelConfig(q=bins.q, width=0.25, head=head)
+    config = ModelConfig(q=bins.q, width=0.25)
     return ColorizationNet(config), config, bins, torch.stack([dataset[i] for i in range(len(files))])
 
 
