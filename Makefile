@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: venv browser lint test demo bench fixtures reproduce clean
+.PHONY: venv browser octave lint test demo bench fixtures reproduce clean
 
 venv: $(STAMP)
 
@@ -20,12 +20,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 browser:
 	@.ci/ensure-browser
 
+octave:
+	@.ci/ensure-octave
+
 lint: venv
 	$(BIN)/ruff check .
 
 # The whole suite on the embedded SQLite database, then on PostgreSQL when DATABASE_URL is set
 # or a local server answers (CI has one on 127.0.0.1:5432).
-test: venv browser lint
+test: venv browser octave lint
 	$(BIN)/python -m pytest
 	@if [ -n "$$TEST_POSTGRES_URL" ] || pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
 	  echo "== the suite again on PostgreSQL =="; \

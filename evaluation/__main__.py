@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .jod import PRIORS
 from .power import plan_study
 from .quality import participant_review
-from .report import FORMATS, build_report, render
+from .render import FORMATS, render
+from .report import build_report
 from .votes import VoteTableError
 
 
@@ -25,7 +27,30 @@ def add_report_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-viewport", type=int, help="leave out participants whose window was narrower (px)")
     parser.add_argument("--exclude-one-sided", action="store_true",
                         help="leave out participants who chose one side beyond chance (Holm-adjusted, at --alpha)")
+    parser.add_argument("--exclude-outliers", action="store_true",
+                        help="leave out participants whom pwcmp's outlier analysis puts above 1.5")
     parser.add_argument("--systems", nargs="*", default=None, help="order of systems: the first is system_a")
+    parser.add_argument("--reference", help="system whose JOD score and Bradley-Terry strength are fixed at 0")
+    parser.add_argument("--jod-prior", choices=PRIORS, default="gaussian", help="pwcmp's distance prior (default gaussian)")
+    parser.add_argument("--by-image", action="store_true", help="also scale JOD separately for each image")
+    parser.add_argument("--bootstrap", type=int, default=500, help="participant-bootstrap resamples (default 500; 0: none)")
+
+
+def report_arguments(options: dict) -> dict:
+    """The keyword arguments of build_report from the parsed options shared with manage.py report."""
+    return {
+        "alpha": options["alpha"],
+        "alternative": options["alternative"],
+        "include_excluded": options["include_excluded"],
+        "mixed": not options["no_mixed"],
+        "min_viewport": options["min_viewport"],
+        "exclude_one_sided": options["exclude_one_sided"],
+        "exclude_outliers": options["exclude_outliers"],
+        "reference": options["reference"],
+        "jod_prior": options["jod_prior"],
+        "by_image": options["by_image"],
+        "n_boot": options["bootstrap"],
+    }
 
 
 def write_output(content: str, output: str | None) -> None:
@@ -75,17 +100,14 @@ def main(argv: list[str] | None = None) -> int:
             content = table.to_csv(index=False) if args.format == "csv" else table.to_string(index=False) + "\n"
             write_output(content, args.output)
             return 0
+        if args.bootstrap < 0:
+            raise ValueError(f"--bootstrap must be 0 or more, got {args.bootstrap}")
         report = build_report(
             args.votes,
             study=args.votes,
-            alpha=args.alpha,
-            alternative=args.alternative,
-            include_excluded=args.include_excluded,
             max_fail_rate=0.5 if args.max_fail_rate is None else args.max_fail_rate,
             order=args.systems,
-            exclude_one_sided=args.exclude_one_sided,
-            mixed=not args.no_mixed,
-            min_viewport=args.min_viewport,
+            **report_arguments(vars(args)),
         )
         write_output(render(report, args.format), args.output)
     except (VoteTableError, ValueError, OSError) as exc:

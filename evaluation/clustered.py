@@ -87,6 +87,26 @@ class MixedModelResult:
     random_effects: tuple[str, ...]
 
 
+MIN_MIXED_VOTES = 10
+
+
+def mixed_model_skipped(pair: pd.DataFrame) -> str | None:
+    """Why the mixed model cannot be fitted to these votes, or None when it can.
+
+    Examples
+    --------
+    >>> mixed_model_skipped(pd.DataFrame({"participant": ["p1"] * 12, "chose_a": [1, 0] * 6}))
+    'one participant: no participant variance to estimate'
+    """
+    if len(pair) < MIN_MIXED_VOTES:
+        return f"{len(pair)} votes, fewer than the {MIN_MIXED_VOTES} it needs"
+    if pair["participant"].nunique() < 2:
+        return "one participant: no participant variance to estimate"
+    if pair["chose_a"].nunique() < 2:
+        return "the votes are unanimous: no finite log-odds to estimate"
+    return None
+
+
 def mixed_model(pair: pd.DataFrame) -> MixedModelResult | None:
     """Logistic regression of choosing ``a`` with crossed random intercepts for participant and image.
 
@@ -94,10 +114,10 @@ def mixed_model(pair: pd.DataFrame) -> MixedModelResult | None:
     is a centred fixed effect, so a left-bias does not leak into the preference. Images are
     left out of the random effects when the table has none. Fitted by Laplace-approximated
     maximum likelihood (:mod:`evaluation.glmm`, as lme4's ``glmer``).
-    Returns None when there are too few votes or participants to fit, or the votes are unanimous.
+    Returns None when :func:`mixed_model_skipped` gives a reason not to fit.
     """
-    if len(pair) < 10 or pair["participant"].nunique() < 2 or pair["chose_a"].nunique() < 2:
-        return None  # too little data, or unanimous votes: no finite log-odds to estimate
+    if mixed_model_skipped(pair):
+        return None
     y = pair["chose_a"].to_numpy(dtype=float)
     a_left = pair["a_left"].to_numpy(dtype=float)
     x = np.column_stack([np.ones(len(pair))] + ([a_left - a_left.mean()] if np.ptp(a_left) > 0 else []))

@@ -1,14 +1,25 @@
-"""From a vote table to a report: the analyses in one object, rendered as text, markdown, csv, json or html."""
+"""From a vote table to a report: every analysis of a study in one object.
+
+The analyses know nothing of their rendering: :mod:`evaluation.render` turns a :class:`Report`
+into text, markdown, csv, json or html.
+"""
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from .clustered import MixedModelResult, ParticipantLevelResult, mixed_model, participant_level_test
+from .clustered import (
+    MixedModelResult,
+    ParticipantLevelResult,
+    mixed_model,
+    mixed_model_skipped,
+    participant_level_test,
+)
+from .jod import JODResult, ObserverScreening, jod_scale, observer_screening
+from .matrices import comparison_counts
 from .preference import (
     PreferenceResult,
     SideBias,
@@ -22,9 +33,9 @@ from .preference import (
     side_bias,
 )
 from .ranking import BradleyTerryResult, bradley_terry, holm
-from .votes import load_votes, pair_votes, system_pairs
+from .votes import load_votes, oriented, system_pairs, votes_by_pair
 
-FORMATS = ("text", "markdown", "csv", "json", "html")
+MANY_SYSTEMS = 6  # above this many systems the report leads with the ranking and leaves per-pair tables to the detail
 
 
 @dataclass
@@ -35,6 +46,7 @@ class Comparison:
     participant_level: ParticipantLevelResult
     mixed: MixedModelResult | None
     holm_pvalue: float = float("nan")
+    mixed_skipped: str | None = None  # why the mixed model was not fitted
 
     @property
     def wilson(self):
@@ -43,6 +55,74 @@ class Comparison:
     @property
     def clopper_pearson(self):
         return self.pooled.confidence_interval(method="exact")
+
+    @property
+    def a_leads(self) -> bool:
+        """Whether ``system_a`` got at least as many votes as ``system_b``."""
+        return self.pooled.votes_a >= self.pooled.votes_b
+
+    @property
+    def leader(self) -> str:
+        """The system chosen in the majority of the pooled votes (``system_a`` on a tie)."""
+        return self.pooled.system_a if self.a_leads else self.pooled.system_b
+
+    @property
+    def other(self) -> str:
+        return self.pooled.system_b if self.a_leads else self.pooled.system_a
+
+    def leader_share(self) -> tuple[float, float, float]:
+        """The leader's share of the votes and its 95% Wilson interval."""
+        p, ci = self.pooled.statistic, self.wilson
+        return (p, ci.low, ci.high) if self.a_leads else (1 - p, 1 - ci.high, 1 - ci.low)
+
+
+@dataclass(frozen=True)
+class Conclusion:
+    """What one comparison allows one to say, in the direction of the pooled majority.
+
+    ``level``: 'none' (no preference shown), 'holds' (every analysis agrees), 'no-sign' (the
+    clustered tests agree but the sign test does not), 'suggestive' (some clustered analyses agree),
+    'pooled-only' (none does) or 'disagree' (a clustered analysis points significantly the other way).
+    """
+
+    preferred: str
+    other: str
+    level: str
+    against: tuple[str, ...] = ()
+
+    @property
+    def significant(self) -> bool:
+        return self.level in ("holds", "no-sign", "suggestive", "pooled-only")
+
+
+def conclude(c: Comparison, alpha: float, several: bool) -> Conclusion:
+    """Read one comparison: which clustered analyses support, or contradict, the pooled majority."""
+    pooled_p = c.holm_pvalue if several else c.pooled.pvalue
+    pl = c.participant_level
+    a = c.a_leads
+    # (name, significant, points towards the leader) for each clustered analysis
+    analyses = []
+    if not math.isnan(pl.t_pvalue):
+        analyses.append(("participant t-test", pl.t_pvalue < alpha, (pl.statistic > 0.5) == a))
+    sign = ("sign test", pl.sign_pvalue < alpha, (pl.favour_a > pl.favour_b) == a)
+    if c.mixed is not None:
+        analyses.append(("mixed model", c.mixed.pvalue < alpha, (c.mixed.estimate > 0) == a))
+    against = tuple(name for name, sig, towards in analyses + [sign] if sig and not towards)
+    if c.pooled.votes_a == c.pooled.votes_b or not pooled_p < alpha:
+        level = "none"
+    elif against:
+        level = "disagree"
+    else:
+        clustered = [sig for _, sig, _ in analyses]
+        if clustered and all(clustered) and sign[1]:
+            level = "holds"
+        elif clustered and all(clustered):
+            level = "no-sign"
+        elif any(clustered) or sign[1]:
+            level = "suggestive"
+        else:
+            level = "pooled-only"
+    return Conclusion(c.leader, c.other, level, against)
 
 
 @dataclass
@@ -58,12 +138,24 @@ class Report:
     excluded: list[str]
     include_excluded: bool
     ranking: BradleyTerryResult | None
+    systems: list[str] = field(default_factory=list)  # in the researcher's order
     fooling: pd.DataFrame | None = None  # Turing mode: per system
     fooling_by_participant: pd.DataFrame | None = None
     incomplete: list[str] = field(default_factory=list)  # participants who did not finish their list
     one_sided: pd.DataFrame | None = None  # per participant: left choices, Holm-adjusted p, flagged
     one_sided_excluded: bool = False  # whether the flagged ones were left out
+    jod: JODResult | None = None
+    jod_by_image: list[JODResult] = field(default_factory=list)
+    screening: ObserverScreening | None = None  # pwcmp's outlier analysis
+    outliers_excluded: bool = False
+    n_participants: int = 0
+    conclusions: list[Conclusion] = field(default_factory=list)
     verdicts: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the reader must know about the analyses' limits
+
+    @property
+    def many_systems(self) -> bool:
+        return len(self.systems) > MANY_SYSTEMS
 
     @property
     def one_sided_flagged(self) -> pd.DataFrame:
@@ -83,14 +175,20 @@ def build_report(
     max_fail_rate: float = 0.5,
     order: list[str] | None = None,
     mixed: bool = True,
-    n_boot: int = 200,
+    n_boot: int = 500,
     min_viewport: int | None = None,
     exclude_one_sided: bool = False,
+    exclude_outliers: bool = False,
+    reference: str | None = None,
+    jod_prior: str = "gaussian",
+    by_image: bool = False,
 ) -> Report:
     """Every analysis of the study. ``order`` puts preferred names first as ``system_a`` of a pair.
 
     ``exclude_one_sided`` leaves out the participants :func:`~evaluation.preference.one_sided_participants`
-    flags (after the catch-trial and viewport exclusions); otherwise they are only listed.
+    flags, ``exclude_outliers`` those pwcmp's outlier analysis puts above 1.5 (after the catch-trial
+    and viewport exclusions); otherwise they are only listed. ``reference`` fixes that system's JOD
+    score and Bradley-Terry strength at 0; ``by_image`` adds a JOD scaling per image.
     """
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
@@ -110,34 +208,23 @@ def build_report(
     one_sided = one_sided_participants(used, alpha)
     if exclude_one_sided and len(one_sided):
         flagged = [p for p in one_sided.loc[one_sided["flagged"], "participant"] if p not in excluded]
+        used = _without(used, flagged, df)
         excluded = excluded + flagged
-        used = used[~used["participant"].astype(str).isin(flagged)]
-        used.attrs.update(df.attrs)
-    rank = {name: i for i, name in enumerate(order or [])}
-    comparisons = []
-    for pair in system_pairs(used):
-        a, b = sorted(pair, key=lambda s: (rank.get(s, len(rank)), s))
-        sub = pair_votes(used, a, b)
-        k = int(sub["chose_a"].sum())
-        table = participant_counts(sub)
-        comparisons.append(
-            Comparison(
-                pooled=preference_test(k, len(sub) - k, a, b, alternative),
-                participants=table,
-                images=_named_images(image_counts(sub)),
-                participant_level=participant_level_test(table, alternative),
-                mixed=mixed_model(sub) if mixed else None,
-            )
-        )
-    for comp, adjusted in zip(comparisons, holm([c.pooled.pvalue for c in comparisons]), strict=True):
-        comp.holm_pvalue = adjusted
-    systems = {s for c in comparisons for s in (c.pooled.system_a, c.pooled.system_b)}
-    ranking = bradley_terry(used, n_boot=n_boot) if len(systems) > 2 else None
+    systems = _ordered_systems(used, order)
+    screening = _screening(used, systems, jod_prior)
+    if exclude_outliers and screening is not None:
+        outliers = [p for p in screening.flagged if p not in excluded]
+        used = _without(used, outliers, df)
+        excluded = excluded + outliers
+    comparisons = _comparisons(used, systems, alternative, mixed)
+    reg = used[~used["is_catch"]]
+    n_participants = int(reg["participant"].nunique())
+    several = len(comparisons) > 1
     report = Report(
         study=study,
         alpha=alpha,
         alternative=alternative,
-        n_votes=int((~used["is_catch"]).sum()),
+        n_votes=len(reg),
         comparisons=comparisons,
         side=side_bias(used),
         one_sided=one_sided,
@@ -146,13 +233,91 @@ def build_report(
         catch=catch,
         excluded=excluded,
         include_excluded=include_excluded,
-        ranking=ranking,
+        ranking=None,
+        systems=systems,
         fooling=fooling_rates(used),
         fooling_by_participant=fooling_rates(used, by_participant=True),
         incomplete=sorted(set(df.loc[~df["finished"], "participant"].astype(str))) if "finished" in df else [],
+        screening=screening,
+        outliers_excluded=exclude_outliers,
+        n_participants=n_participants,
     )
-    report.verdicts = [verdict(c, alpha, len(comparisons) > 1) for c in comparisons]
+    if comparisons:
+        counts = comparison_counts(used, systems)
+        report.jod = jod_scale(counts, jod_prior, reference, n_boot)
+        if len(systems) > 2:
+            report.ranking = bradley_terry(counts, n_boot, reference=reference)
+        if by_image:
+            report.jod_by_image = [
+                jod_scale(comparison_counts(group, systems), jod_prior, reference, n_boot, group=str(image))
+                for image, group in reg.groupby("image") if image != ""
+            ]
+    report.conclusions = [conclude(c, alpha, several) for c in comparisons]
+    report.verdicts = [verdict(c, alpha, several) for c in comparisons]
+    report.notes = _notes(report, mixed)
     return report
+
+
+def _without(used: pd.DataFrame, participants: list[str], df: pd.DataFrame) -> pd.DataFrame:
+    kept = used[~used["participant"].astype(str).isin(participants)]
+    kept.attrs.update(df.attrs)
+    return kept
+
+
+def _ordered_systems(used: pd.DataFrame, order: list[str] | None) -> list[str]:
+    """The compared systems, those named in ``order`` first and in that order, the rest sorted."""
+    present = sorted({s for pair in system_pairs(used) for s in pair})
+    rank = {name: i for i, name in enumerate(order or [])}
+    return sorted(present, key=lambda s: (rank.get(s, len(rank)), s))
+
+
+def _comparisons(used: pd.DataFrame, systems: list[str], alternative: str, mixed: bool) -> list[Comparison]:
+    position = {s: i for i, s in enumerate(systems)}
+    split = {tuple(sorted(pair, key=position.get)): votes for pair, votes in votes_by_pair(used).items()}
+    comparisons = []
+    for a, b in sorted(split, key=lambda p: (position[p[0]], position[p[1]])):
+        sub = oriented(split[a, b], a)
+        k = int(sub["chose_a"].sum())
+        table = participant_counts(sub)
+        skipped = mixed_model_skipped(sub) if mixed else None
+        comparisons.append(
+            Comparison(
+                pooled=preference_test(k, len(sub) - k, a, b, alternative),
+                participants=table,
+                images=_named_images(image_counts(sub)),
+                participant_level=participant_level_test(table, alternative),
+                mixed=mixed_model(sub) if mixed and skipped is None else None,
+                mixed_skipped=skipped,
+            )
+        )
+    for comp, adjusted in zip(comparisons, holm([c.pooled.pvalue for c in comparisons]), strict=True):
+        comp.holm_pvalue = adjusted
+    return comparisons
+
+
+def _screening(used: pd.DataFrame, systems: list[str], prior: str) -> ObserverScreening | None:
+    """pwcmp's outlier analysis, per image as pwcmp does it per scene; None below 4 participants."""
+    reg = used[~used["is_catch"]]
+    if reg["participant"].nunique() < 4 or len(systems) < 2:
+        return None
+    groups = [comparison_counts(group, systems) for _, group in reg.groupby("image")]
+    return observer_screening(groups, prior)
+
+
+def _notes(report: Report, mixed: bool) -> list[str]:
+    notes = []
+    if report.n_participants == 1:
+        notes.append("Only one participant voted: the participant-level tests, the mixed model and the bootstrap "
+                     "intervals need two or more, so every interval below is a single point.")
+    skipped = [c for c in report.comparisons if c.mixed_skipped]
+    if mixed and skipped:
+        reasons = sorted({c.mixed_skipped for c in skipped})
+        notes.append(f"The mixed model was left out of {len(skipped)} of {len(report.comparisons)} comparison(s): "
+                     + "; ".join(reasons) + ".")
+    for result in (report.jod, report.ranking):
+        if result is not None:
+            notes.extend(result.notes)
+    return list(dict.fromkeys(notes))
 
 
 def _named_images(table: pd.DataFrame) -> pd.DataFrame:
@@ -160,159 +325,74 @@ def _named_images(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["image"] != ""].reset_index(drop=True)
 
 
+_VERDICTS = {
+    "holds": "Verdict: the preference for {w} holds in every analysis, clustered ones included.",
+    "no-sign": "Verdict: the preference for {w} survives the clustered analyses, but too few participants agree "
+               "for the sign test to confirm it.",
+    "suggestive": "Verdict: the pooled test favours {w}, but only some clustered analyses agree; treat the preference "
+                  "as suggestive and recruit more participants.",
+    "pooled-only": "Verdict: the pooled test favours {w}, but it does not survive once votes are grouped by participant "
+                   "(and image): the evidence is weaker than the pooled p-value suggests.",
+    "disagree": "Verdict: the analyses disagree: the pooled votes favour {w}, but the {against} point(s) significantly "
+                "to {l}; conclude no preference, and look at the participants' tables.",
+}
+
+
 def verdict(c: Comparison, alpha: float, several: bool) -> str:
-    """A plain-words reading of one comparison: which conclusions survive clustering."""
+    """A plain-words reading of one comparison, naming the system chosen in the majority."""
     p = c.pooled
-    ci = c.wilson
-    pooled_p = c.holm_pvalue if several else p.pvalue
+    w, lo = c.leader, c.other
+    share, low, high = c.leader_share()
     lines = [
-        f"{p.system_a} was chosen over {p.system_b} in {p.statistic:.1%} of {p.n} votes "
-        f"(95% Wilson interval {ci.low:.1%} to {ci.high:.1%}; exact binomial p = {_p(p.pvalue)}"
+        f"{w} was chosen over {lo} in {share:.1%} of {p.n} votes "
+        f"(95% Wilson interval {low:.1%} to {high:.1%}; exact binomial p = {_p(p.pvalue)}"
         + (f", Holm-adjusted p = {_p(c.holm_pvalue)}" if several else "")
         + ")."
     ]
-    pooled_sig = pooled_p < alpha
     pl = c.participant_level
-    t_sig = not math.isnan(pl.t_pvalue) and pl.t_pvalue < alpha
-    sign_sig = pl.sign_pvalue < alpha
+    favour_w, favour_l = (pl.favour_a, pl.favour_b) if c.a_leads else (pl.favour_b, pl.favour_a)
+    counted = "the one participant" if pl.n_participants == 1 else f"each of the {pl.n_participants} participants once"
     lines.append(
-        f"Counting each of the {pl.n_participants} participants once: {pl.favour_a} preferred {p.system_a}, "
-        f"{pl.favour_b} preferred {p.system_b}; t-test p = {_p(pl.t_pvalue)}, sign test p = {_p(pl.sign_pvalue)}."
+        f"Counting {counted}: {favour_w} preferred {w}, {favour_l} preferred {lo}; "
+        f"t-test p = {_p(pl.t_pvalue)}, sign test p = {_p(pl.sign_pvalue)}."
     )
-    mixed_sig = None
     if c.mixed is not None:
-        mixed_sig = c.mixed.pvalue < alpha
+        typical = c.mixed.proportion if c.a_leads else 1 - c.mixed.proportion
         lines.append(
             f"Mixed-effects logistic regression (random intercepts: {', '.join(c.mixed.random_effects)}): "
-            f"typical share {c.mixed.proportion:.1%}, p = {_p(c.mixed.pvalue)}."
+            f"typical share for {w} {typical:.1%}, p = {_p(c.mixed.pvalue)}."
         )
-    clustered = [t_sig] + ([mixed_sig] if mixed_sig is not None else [])
-    if not pooled_sig:
+    elif c.mixed_skipped:
+        lines.append(f"No mixed model: {c.mixed_skipped}.")
+    conclusion = conclude(c, alpha, several)
+    if conclusion.level == "none":
         lines.append(f"Verdict: no preference is shown at alpha = {alpha}.")
-    elif all(clustered) and sign_sig:
-        lines.append(f"Verdict: the preference for {p.system_a} holds in every analysis, clustered ones included.")
-    elif all(clustered):
-        lines.append(
-            f"Verdict: the preference for {p.system_a} survives the clustered analyses, but too few participants "
-            "agree for the sign test to confirm it."
-        )
-    elif any(clustered) or sign_sig:
-        lines.append(
-            f"Verdict: the pooled test favours {p.system_a}, but only some clustered analyses agree; "
-            "treat the preference as suggestive and recruit more participants."
-        )
     else:
-        lines.append(
-            f"Verdict: the pooled test favours {p.system_a}, but it does not survive once votes are grouped by "
-            "participant (and image): the evidence is weaker than the pooled p-value suggests."
-        )
+        lines.append(_VERDICTS[conclusion.level].format(w=w, l=lo, against=" and ".join(conclusion.against)))
     return " ".join(lines)
+
+
+def significance_matrix(report: Report) -> pd.DataFrame:
+    """All pairs at a glance, systems in ranking order: '>' the row's system is preferred, '<' the
+    column's, '>?' or '<?' only in the pooled test (clustered analyses do not confirm it), '!' the
+    analyses disagree, '=' no preference shown, '' not compared. Holm-adjusted over pairs."""
+    names = list(report.jod.table()["system"]) if report.jod is not None else report.systems
+    matrix = pd.DataFrame("", index=names, columns=names)
+    for conclusion in report.conclusions:
+        w, lo = conclusion.preferred, conclusion.other
+        if conclusion.level == "none":
+            matrix.loc[w, lo] = matrix.loc[lo, w] = "="
+        elif conclusion.level == "disagree":
+            matrix.loc[w, lo] = matrix.loc[lo, w] = "!"
+        else:
+            mark = "" if conclusion.level in ("holds", "no-sign") else "?"
+            matrix.loc[w, lo], matrix.loc[lo, w] = ">" + mark, "<" + mark
+    for name in names:
+        matrix.loc[name, name] = "-"
+    return matrix
 
 
 def _p(value: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     return f"{value:.2g}" if value < 0.001 else f"{value:.4f}"
-
-
-def _num(value):
-    """JSON-safe number: NaN becomes null."""
-    if value is None:
-        return None
-    value = float(value)
-    return None if math.isnan(value) else value
-
-
-def to_dict(report: Report) -> dict:
-    comparisons = []
-    for c in report.comparisons:
-        p, ci, cp = c.pooled, c.wilson, c.clopper_pearson
-        comparisons.append(
-            {
-                "system_a": p.system_a,
-                "system_b": p.system_b,
-                "votes_a": p.votes_a,
-                "votes_b": p.votes_b,
-                "n": p.n,
-                "proportion_a": p.statistic,
-                "pvalue": p.pvalue,
-                "alternative": p.alternative,
-                "ci_low": ci.low,
-                "ci_high": ci.high,
-                "clopper_pearson": [cp.low, cp.high],
-                "holm_pvalue": c.holm_pvalue,
-                "participants": [
-                    {"participant": str(r.participant), "votes_a": int(r.votes_a), "votes_b": int(r.votes_b)}
-                    for r in c.participants.itertuples()
-                ],
-                "participant_level": {
-                    "mean_proportion_a": _num(c.participant_level.statistic),
-                    "t_statistic": _num(c.participant_level.t_statistic),
-                    "t_pvalue": _num(c.participant_level.t_pvalue),
-                    "favour_a": c.participant_level.favour_a,
-                    "favour_b": c.participant_level.favour_b,
-                    "sign_pvalue": _num(c.participant_level.sign_pvalue),
-                },
-                "mixed_model": None
-                if c.mixed is None
-                else {
-                    "estimate": c.mixed.estimate,
-                    "std_error": c.mixed.std_error,
-                    "pvalue": c.mixed.pvalue,
-                    "proportion": c.mixed.proportion,
-                    "sd_participant": c.mixed.sd_participant,
-                    "sd_image": _num(c.mixed.sd_image),
-                },
-                "images": [
-                    {"image": r.image, "votes_a": int(r.votes_a), "votes_b": int(r.votes_b)} for r in c.images.itertuples()
-                ],
-            }
-        )
-    return {
-        "study": report.study,
-        "alpha": report.alpha,
-        "votes": report.n_votes,
-        "comparisons": comparisons,
-        "side_bias": None
-        if report.side is None
-        else {"left": report.side.left, "n": report.side.n, "proportion_left": report.side.statistic, "pvalue": report.side.pvalue},
-        "one_sided_participants": [
-            {"participant": r.participant, "left": int(r.left), "n": int(r.n), "holm_pvalue": float(r.holm_pvalue)}
-            for r in report.one_sided_flagged.itertuples()
-        ],
-        "one_sided_excluded": report.one_sided_excluded,
-        "response_ms": report.times,
-        "catch": [
-            {"participant": str(r.participant), "catch_trials": int(r.catch_trials), "catch_correct": int(r.catch_correct),
-             "excluded": bool(r.excluded)}
-            for r in report.catch.itertuples()
-        ],
-        "excluded_participants": report.excluded,
-        "incomplete_participants": report.incomplete,
-        "excluded_applied": not report.include_excluded,
-        "bradley_terry": None
-        if report.ranking is None
-        else [
-            {"system": r.system, "strength": r.strength, "ci_low": _num(r.ci_low), "ci_high": _num(r.ci_high)}
-            for r in report.ranking.table().itertuples()
-        ],
-        "fooling": [
-            {"system": r.system, "fooled": int(r.fooled), "n": int(r.n), "rate": r.rate, "ci_low": r.ci_low,
-             "ci_high": r.ci_high,
-             "participants": [{"participant": str(q.participant), "fooled": int(q.fooled), "n": int(q.n)}
-                              for q in report.fooling_by_participant.itertuples() if q.system == r.system]}
-            for r in report.fooling.itertuples()
-        ],
-        "verdicts": report.verdicts,
-    }
-
-
-def render(report: Report, fmt: str = "text") -> str:
-    """The report in one of FORMATS."""
-    from . import render as r
-
-    if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
-    if fmt == "json":
-        return json.dumps(to_dict(report), indent=2)
-    return {"text": r.text, "markdown": r.markdown, "csv": r.csv, "html": r.html}[fmt](report)

@@ -7,7 +7,8 @@ Columns (the format of ``manage.py export_votes``):
 
 A study run elsewhere whose left/right placement was not recorded (like the seed's) may give
 ``system_a`` and ``system_b`` instead of ``left_system`` and ``right_system``; side bias is then
-not computed.
+not computed. pwcmp's long format (``observer, scene, condition_A, condition_B, is_A_selected``;
+``scene`` optional) is read as well, with the observer as participant and the scene as image.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 REQUIRED = ("participant", "left_system", "right_system", "chosen_system")
+PWCMP = ("observer", "condition_A", "condition_B", "is_A_selected")  # and optionally "scene"
 CATCH_SYSTEMS = ("ground_truth", "foil")
 _TRUE = {"true", "1", "yes", "t", "y"}
 _FALSE = {"false", "0", "no", "f", "n", ""}
@@ -46,18 +48,26 @@ def load_votes(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     else:
         origin = str(source)
         try:
-            df = pd.read_csv(source, dtype={"participant": str, "image": str, "external_id": str})
+            df = pd.read_csv(source, dtype={"participant": str, "image": str, "external_id": str,
+                                                   "observer": str, "scene": str})
         except FileNotFoundError:
             raise VoteTableError(f"{origin}: no such file") from None
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise VoteTableError(f"{origin}: not a readable CSV ({exc})") from None
+    found = [str(c) for c in df.columns]
     sides_known = True
-    if "left_system" not in df and {"system_a", "system_b"} <= set(df.columns):
+    if "participant" not in df and set(PWCMP) <= set(df.columns):
+        df = _from_pwcmp(df, origin)
+        sides_known = False
+    elif "left_system" not in df and {"system_a", "system_b"} <= set(df.columns):
         df = df.rename(columns={"system_a": "left_system", "system_b": "right_system"})
         sides_known = False
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
-        raise VoteTableError(f"{origin}: missing column(s) {missing}; found {list(df.columns)}")
+        raise VoteTableError(
+            f"{origin}: missing column(s) {missing}; expected {', '.join(REQUIRED)} (system_a, system_b may stand for "
+            f"left_system, right_system), or pwcmp's {', '.join(PWCMP)}; found {found}"
+        )
     for column in REQUIRED:
         text = df[column].astype(str).str.strip()
         blank = df[column].isna() | (text == "")
@@ -78,11 +88,11 @@ def load_votes(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     df["is_catch"] = _parse_bool(df["is_catch"], origin) if "is_catch" in df else False
     df["response_ms"] = pd.to_numeric(df["response_ms"], errors="coerce") if "response_ms" in df else np.nan
     if "finished" in df:
-        df["finished"] = _parse_bool(df["finished"], origin)
+        df["finished"] = _parse_bool(df["finished"], origin, "finished")
     practice = 0
     if "is_practice" in df:
         # Practice votes are stored for the record but never counted.
-        is_practice = _parse_bool(df["is_practice"], origin)
+        is_practice = _parse_bool(df["is_practice"], origin, "is_practice")
         practice = int(is_practice.sum())
         df = df[~is_practice]
     df = df.reset_index(drop=True)
@@ -91,13 +101,27 @@ def load_votes(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _parse_bool(column: pd.Series, origin: str) -> pd.Series:
+def _from_pwcmp(df: pd.DataFrame, origin: str) -> pd.DataFrame:
+    """pwcmp's table as a vote table: condition_A and condition_B are not screen sides."""
+    chose_a = _parse_bool(df["is_A_selected"], origin, "is_A_selected")
+    out = pd.DataFrame({
+        "participant": df["observer"].astype(str),
+        "left_system": df["condition_A"],
+        "right_system": df["condition_B"],
+        "chosen_system": df["condition_A"].where(chose_a, df["condition_B"]),
+    })
+    if "scene" in df:
+        out["image"] = df["scene"].astype(str)
+    return out
+
+
+def _parse_bool(column: pd.Series, origin: str, name: str = "is_catch") -> pd.Series:
     if column.dtype == bool:
         return column
     text = column.fillna("").astype(str).str.strip().str.lower()
     bad = ~text.isin(_TRUE | _FALSE)
     if bad.any():
-        raise VoteTableError(f"{origin}: is_catch must be true/false, got {text[bad].iloc[0]!r} in row(s) {_rows(bad)}")
+        raise VoteTableError(f"{origin}: {name} must be true/false, got {text[bad].iloc[0]!r} in row(s) {_rows(bad)}")
     return text.isin(_TRUE)
 
 
@@ -125,7 +149,21 @@ def pair_votes(df: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
     mask = ((reg["left_system"] == a) & (reg["right_system"] == b)) | (
         (reg["left_system"] == b) & (reg["right_system"] == a)
     )
-    sub = reg[mask].copy()
+    return oriented(reg[mask], a)
+
+
+def oriented(sub: pd.DataFrame, a: str) -> pd.DataFrame:
+    """The votes of one pair with ``chose_a`` and ``a_left`` (0/1) for its system ``a``."""
+    sub = sub.copy()
     sub["chose_a"] = (sub["chosen_system"] == a).astype(int)
     sub["a_left"] = (sub["left_system"] == a).astype(int)
     return sub
+
+
+def votes_by_pair(df: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
+    """Regular votes split by unordered pair of systems (keys sorted), in one pass over the table."""
+    reg = regular(df)
+    left, right = reg["left_system"].to_numpy(), reg["right_system"].to_numpy()
+    first = np.where(left < right, left, right)
+    second = np.where(left < right, right, left)
+    return {(str(x), str(y)): group for (x, y), group in reg.groupby([first, second], sort=True)}

@@ -58,11 +58,11 @@ def test_report_flags_a_participant_who_clicks_left_throughout_and_can_leave_the
     text = io.StringIO()
     call_command("report", "--study", study.slug, "--no-mixed", stdout=text)
     assert "One-sided participants" in text.getvalue() and "P0001 (left in 12 of 12" in text.getvalue()
-    assert "regular votes: 48" in text.getvalue()
+    assert "48 regular votes" in text.getvalue()
 
     text = io.StringIO()
     call_command("report", "--study", study.slug, "--no-mixed", "--exclude-one-sided", stdout=text)
-    assert "regular votes: 36" in text.getvalue() and "36 (100%)" in text.getvalue()
+    assert "36 regular votes" in text.getvalue() and "36 (100%)" in text.getvalue()
 
 
 def test_the_staff_review_page_lists_who_fails_a_check_first_with_their_panel_ids(system_folders, django_user_model):

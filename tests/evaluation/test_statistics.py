@@ -12,7 +12,8 @@ from evaluation.clustered import participant_level_test
 from evaluation.power import exact_power, plan_study
 from evaluation.preference import one_sided_participants, preference_test, side_bias
 from evaluation.ranking import holm
-from evaluation.report import build_report, render, to_dict
+from evaluation.render import render, to_dict
+from evaluation.report import build_report
 from evaluation.votes import VoteTableError, load_votes, pair_votes
 
 from ..conftest import FIXTURES

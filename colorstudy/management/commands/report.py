@@ -5,8 +5,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from colorstudy.export import votes_frame
 from colorstudy.models import Study, System
-from evaluation.__main__ import add_report_options
-from evaluation.report import build_report, render
+from evaluation.__main__ import add_report_options, report_arguments
+from evaluation.render import render
+from evaluation.report import build_report
 from evaluation.votes import VoteTableError
 
 
@@ -32,14 +33,9 @@ class Command(BaseCommand):
             report = build_report(
                 votes,
                 study=study.slug,
-                alpha=options["alpha"],
-                alternative=options["alternative"],
-                include_excluded=options["include_excluded"],
                 max_fail_rate=study.catch_max_fail_rate if options["max_fail_rate"] is None else options["max_fail_rate"],
                 order=order,
-                mixed=not options["no_mixed"],
-                min_viewport=options["min_viewport"],
-                exclude_one_sided=options["exclude_one_sided"],
+                **report_arguments(options),
             )
             content = render(report, options["format"])
         except (VoteTableError, ValueError) as exc:
