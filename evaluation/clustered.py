@@ -114,7 +114,8 @@ def mixed_model(pair: pd.DataFrame) -> MixedModelResult | None:
     is a centred fixed effect, so a left-bias does not leak into the preference. Images are
     left out of the random effects when the table has none. Fitted by Laplace-approximated
     maximum likelihood (:mod:`evaluation.glmm`, as lme4's ``glmer``).
-    Returns None when :func:`mixed_model_skipped` gives a reason not to fit.
+    Returns None when :func:`mixed_model_skipped` gives a reason not to fit, or when the fit gives
+    no valid standard error.
     """
     if mixed_model_skipped(pair):
         return None
@@ -126,7 +127,11 @@ def mixed_model(pair: pd.DataFrame) -> MixedModelResult | None:
     fit = fit_glmm(y, x, codes)
     if not fit.converged:
         logger.warning("the mixed model's optimizer did not report convergence")
-    estimate, se = float(fit.beta[0]), float(np.sqrt(fit.cov_beta[0, 0]))
+    variance = float(fit.cov_beta[0, 0])
+    if not np.isfinite(variance) or variance <= 0:
+        logger.warning("the mixed model gave no valid standard error (variance %s)", variance)
+        return None
+    estimate, se = float(fit.beta[0]), float(np.sqrt(variance))
     sds = dict(zip(names, fit.sd, strict=True))
     return MixedModelResult(
         estimate=estimate,

@@ -32,7 +32,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.special import log_ndtr, ndtr
 from scipy.stats import binom
 
-from .matrices import ComparisonCounts
+from .matrices import ComparisonCounts, winners_and_losers
 
 logger = logging.getLogger(__name__)
 
@@ -95,13 +95,20 @@ class _Problem:
         shifted[unanimous & (d == 0)] = 1
         shifted[unanimous & (d != 0)] -= 1
         self.k, self.n = shifted[rows, cols], both[rows, cols]
+        size = self.n_systems
+        # Flat positions of (row, col), (col, row), (row, row), (col, col) in the Hessian, for bincount.
+        self._hess_index = np.concatenate([rows * size + cols, cols * size + rows, rows * size + rows, cols * size + cols])
+        self._pinned = np.full((size, size), 1.0 / size) + 1e-9 * np.eye(size)
+        self._last = None
 
     def __call__(self, q: np.ndarray) -> tuple[float, np.ndarray]:
         z = (q[self.rows] - q[self.cols]) / SIGMA
         log_p, log_q = log_ndtr(z), log_ndtr(-z)
         log_pdf = -0.5 * z * z - _LOG_SQRT_2PI
-        dp = np.exp(log_pdf - log_p) / SIGMA  # d log P / d distance
-        dq = np.exp(log_pdf - log_q) / SIGMA  # -d log (1 - P) / d distance
+        lam_p, lam_q = np.exp(log_pdf - log_p), np.exp(log_pdf - log_q)  # phi / Phi and phi / (1 - Phi)
+        self._last = (q, z, lam_p, lam_q)
+        dp = lam_p / SIGMA  # d log P / d distance
+        dq = lam_q / SIGMA  # -d log (1 - P) / d distance
         value = -2 * (self.won @ log_p + self.lost @ log_q)
         grad_d = -2 * (self.won * dp - self.lost * dq)
         if self.prior == "gaussian":
@@ -123,21 +130,19 @@ class _Problem:
             ua, ub = wa * spread, wb * spread
             grad_d -= 2 * (dp * (ua @ k + ub @ rest) - dq * (ua @ rest + ub @ k))
         grad = np.bincount(self.rows, grad_d, self.n_systems) - np.bincount(self.cols, grad_d, self.n_systems)
-        mean = q.mean()  # pwcmp's 'mean0' term: fixes the free shift of the scale
+        mean = q.sum() / self.n_systems  # pwcmp's 'mean0' term: fixes the free shift of the scale
         return value + 0.01 * mean**2, grad + 0.02 * mean / self.n_systems
 
     def curvature(self, q: np.ndarray) -> np.ndarray:
         """The likelihood's exact Hessian (positive semi-definite), with the mean pinned: Newton's metric."""
-        z = (q[self.rows] - q[self.cols]) / SIGMA
-        lam_p = np.exp(-0.5 * z * z - _LOG_SQRT_2PI - log_ndtr(z))  # phi / Phi
-        lam_q = np.exp(-0.5 * z * z - _LOG_SQRT_2PI - log_ndtr(-z))
+        if self._last is None or self._last[0] is not q:
+            self(q)
+        _, z, lam_p, lam_q = self._last
         h = 2 * (self.won * lam_p * (z + lam_p) + self.lost * lam_q * (lam_q - z)) / SIGMA**2
         n = self.n_systems
-        hess = np.zeros((n, n))
-        np.add.at(hess, (self.rows, self.cols), -h)  # a pair's distance moves both of its systems
-        np.add.at(hess, (self.cols, self.rows), -h)
-        hess[np.diag_indices(n)] -= hess.sum(axis=1)
-        return hess + 1.0 / n
+        # A pair's distance moves both of its systems: -h off the diagonal, +h on it.
+        hess = np.bincount(self._hess_index, np.concatenate([-h, -h, h, h]), n * n).reshape(n, n)
+        return hess + self._pinned
 
     def newton(self, q: np.ndarray, tol: float = 1e-6, step_tol: float = 1e-7, max_iter: int = 50) -> tuple[np.ndarray, bool]:
         """Newton steps in the likelihood's metric with a backtracking line search on the whole objective."""
@@ -145,7 +150,7 @@ class _Problem:
         for _ in range(max_iter):
             if np.abs(grad).max() < tol:
                 return q, True
-            step = -np.linalg.solve(self.curvature(q) + 1e-9 * np.eye(self.n_systems), grad)
+            step = -np.linalg.solve(self.curvature(q), grad)
             if np.abs(step).max() < step_tol:  # the scores move less than this: converged
                 return q, True
             slope = grad @ step
@@ -269,12 +274,17 @@ def jod_scale(
 
 @dataclass(frozen=True)
 class ObserverScreening:
-    """pwcmp's outlier analysis: ``loglik`` (log10 per compared pair) and ``distance`` per participant."""
+    """pwcmp's outlier analysis: ``loglik`` (log10 per compared pair) and ``distance`` per participant.
+
+    ``leave_one_out`` is False when the study was too large to refit the scale without each
+    participant in each group, and everybody was measured against the scale of all participants.
+    """
 
     participants: tuple[str, ...]
     loglik: np.ndarray
     distance: np.ndarray
     threshold: float = 1.5
+    leave_one_out: bool = True
 
     def table(self) -> pd.DataFrame:
         """One row per participant, least typical first, with ``flagged`` above the threshold."""
@@ -288,32 +298,56 @@ class ObserverScreening:
         return [p for p, d in zip(self.participants, self.distance, strict=True) if d > self.threshold]
 
 
-def observer_screening(groups: list[ComparisonCounts], prior: str = "gaussian", threshold: float = 1.5) -> ObserverScreening:
-    """Each participant's fit to the others' scaling, summed over ``groups`` (e.g. one per image).
+MAX_REFITS = 2000  # leave-one-out scalings (participants x groups) beyond which the full scale is used
 
-    The groups must share their systems; a participant absent from a group adds nothing there.
+
+def observer_screening(
+    votes: pd.DataFrame, systems: list[str] | tuple[str, ...], by: str = "image", prior: str = "gaussian",
+    threshold: float = 1.5, max_refits: int = MAX_REFITS,
+) -> ObserverScreening:
+    """Each participant's fit to the others' scaling, summed over the groups of column ``by`` (images).
+
+    As pwcmp's ``pw_outlier_analysis``: in each group, the JOD scale of everybody else; the log10
+    binomial probability of the participant's counts on each pair they compared under that scale
+    (at least -200); the sum over groups divided by the number of such pairs. A participant far
+    below the lower quartile, in units of the inter-quartile range, answers unlike the others. With
+    more than ``max_refits`` participant-group cells one participant barely moves a scale, and the
+    scale of all participants stands in for the leave-one-out one.
     """
-    names = sorted({p for g in groups for p in g.participants})
-    loglik, pairs = np.zeros(len(names)), np.zeros(len(names))
-    for g in groups:
-        full, _ = scale_matrix(g.total, prior)
-        upper = np.triu(np.ones(len(g.systems), dtype=bool), 1)
-        for index, name in enumerate(g.participants):
-            own = g.per_participant[index]
-            trials = own + own.T
-            if not trials[upper].any():
-                continue
-            jod, _ = scale_matrix(g.without(index), prior, start=full, step_tol=RESAMPLE_TOL)
-            p = ndtr((jod[:, None] - jod[None, :]) / SIGMA)
-            sel = upper & (trials > 0)
-            k, n, p = own[sel], trials[sel], p[sel]
-            log_pmf = binom.logpmf(k, n, p)
-            row = names.index(name)
-            loglik[row] += np.maximum(log_pmf / np.log(10), -200).sum()
-            pairs[row] += sel.sum()
-    loglik /= np.maximum(pairs, 1)
+    reg = votes[~votes["is_catch"]] if "is_catch" in votes else votes
+    size = len(systems)
+    part, names = pd.factorize(reg["participant"], sort=True)
+    group, groups = pd.factorize(reg[by], sort=True)
+    winner, loser = winners_and_losers(reg, systems)
+    first, second = np.minimum(winner, loser), np.maximum(winner, loser)
+    n_groups = len(groups)
+    totals = np.bincount((group * size + winner) * size + loser, minlength=n_groups * size * size).reshape(
+        n_groups, size, size)
+    # One row per participant, group and pair: k wins of the pair's first system in n trials.
+    key = ((part.astype(np.int64) * n_groups + group) * size + first) * size + second
+    cells, inverse = np.unique(key, return_inverse=True)
+    n = np.bincount(inverse)
+    k = np.bincount(inverse, winner == first)
+    who, rest = np.divmod(cells, n_groups * size * size)
+    where, rest = np.divmod(rest, size * size)
+    i, j = np.divmod(rest, size)
+    full = np.array([scale_matrix(totals[g], prior)[0] for g in range(n_groups)])  # (groups, systems)
+    distance_of = full[where, i] - full[where, j]
+    # The cells are sorted by participant, then group: each run of one (participant, group) is a refit.
+    cell_group = who * n_groups + where
+    starts = np.flatnonzero(np.diff(cell_group, prepend=-1))
+    leave_one_out = len(starts) <= max_refits
+    if leave_one_out:
+        for lo, hi in zip(starts, list(starts[1:]) + [len(cells)], strict=True):
+            g = int(where[lo])
+            own = np.zeros((size, size))
+            own[i[lo:hi], j[lo:hi]] = k[lo:hi]
+            own[j[lo:hi], i[lo:hi]] = n[lo:hi] - k[lo:hi]
+            q, _ = scale_matrix(totals[g] - own, prior, start=full[g], step_tol=RESAMPLE_TOL)
+            distance_of[lo:hi] = q[i[lo:hi]] - q[j[lo:hi]]
+    log10 = np.maximum(binom.logpmf(k, n, ndtr(distance_of / SIGMA)) / np.log(10), -200)
+    loglik = np.bincount(who, log10, len(names)) / np.maximum(np.bincount(who, minlength=len(names)), 1)
     q1, q3 = np.percentile(loglik, [25, 75], method="hazen")
     iqr = q3 - q1
     distance = np.where(loglik < q1, (q1 - loglik) / iqr if iqr > 0 else np.inf, 0.0)
-    return ObserverScreening(tuple(names), loglik, distance, threshold)
-
+    return ObserverScreening(tuple(str(x) for x in names), loglik, distance, threshold, leave_one_out)

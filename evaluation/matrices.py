@@ -64,16 +64,24 @@ def comparison_counts(df: pd.DataFrame, systems: list[str] | None = None, by: st
     votes = regular(df)
     if systems is None:
         systems = sorted(set(votes["left_system"]) | set(votes["right_system"]))
-    index = {s: i for i, s in enumerate(systems)}
-    groups, group_codes = np.unique(votes[by].astype(str).to_numpy(), return_inverse=True)
-    chosen = votes["chosen_system"].to_numpy()
-    left, right = votes["left_system"].to_numpy(), votes["right_system"].to_numpy()
-    loser = np.where(chosen == left, right, left)
-    winner_codes = pd.Series(chosen).map(index).to_numpy()
-    loser_codes = pd.Series(loser).map(index).to_numpy()
-    if np.isnan(winner_codes.astype(float)).any() or np.isnan(loser_codes.astype(float)).any():
-        raise ValueError(f"votes name systems outside {list(systems)}")
+    group_codes, groups = pd.factorize(votes[by], sort=True)
+    winner_codes, loser_codes = winners_and_losers(votes, systems)
     s = len(systems)
-    flat = (group_codes * s + winner_codes.astype(np.int64)) * s + loser_codes.astype(np.int64)
+    flat = (group_codes.astype(np.int64) * s + winner_codes) * s + loser_codes
     per = np.bincount(flat, minlength=len(groups) * s * s).reshape(len(groups), s, s)
     return ComparisonCounts(tuple(systems), tuple(str(g) for g in groups), per)
+
+
+def winners_and_losers(votes: pd.DataFrame, systems: list[str] | tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Each vote's chosen and rejected system as indices into ``systems``."""
+    chosen, left, right = (_codes(votes[c], systems) for c in ("chosen_system", "left_system", "right_system"))
+    loser = np.where(chosen == left, right, left)
+    if (chosen < 0).any() or (loser < 0).any():
+        raise ValueError(f"votes name systems outside {list(systems)}")
+    return chosen, loser
+
+
+def _codes(column: pd.Series, systems) -> np.ndarray:
+    if isinstance(column.dtype, pd.CategoricalDtype):  # as load_votes gives them: recode, no strings
+        return column.cat.set_categories(list(systems)).cat.codes.to_numpy().astype(np.int64)
+    return pd.Categorical(column.to_numpy(), categories=list(systems)).codes.astype(np.int64)

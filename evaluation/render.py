@@ -91,12 +91,13 @@ def _summary_rows(report: Report) -> list[str]:
         s = report.screening
         table = s.table()
         out = table[table["flagged"]]
+        method = "pwcmp's outlier analysis" + ("" if s.leave_one_out else ", against the scale of all participants")
         if len(out):
             state = "excluded" if report.outliers_excluded else "still counted: --exclude-outliers leaves them out"
-            lines.append(f"Observer screening (pwcmp's outlier analysis, distance above {s.threshold}; {state}): "
+            lines.append(f"Observer screening ({method}, distance above {s.threshold}; {state}): "
                          + ", ".join(f"{r.participant} ({r.distance:.2f})" for r in out.itertuples()) + ".")
         else:
-            lines.append(f"Observer screening (pwcmp's outlier analysis): no participant above {s.threshold}.")
+            lines.append(f"Observer screening ({method}): no participant above {s.threshold}.")
     if report.times is not None:
         t = report.times
         lines.append(

@@ -280,13 +280,16 @@ def _comparisons(used: pd.DataFrame, systems: list[str], alternative: str, mixed
         k = int(sub["chose_a"].sum())
         table = participant_counts(sub)
         skipped = mixed_model_skipped(sub) if mixed else None
+        fitted = mixed_model(sub) if mixed and skipped is None else None
+        if mixed and skipped is None and fitted is None:
+            skipped = "its fit gave no valid standard error"
         comparisons.append(
             Comparison(
                 pooled=preference_test(k, len(sub) - k, a, b, alternative),
                 participants=table,
                 images=_named_images(image_counts(sub)),
                 participant_level=participant_level_test(table, alternative),
-                mixed=mixed_model(sub) if mixed and skipped is None else None,
+                mixed=fitted,
                 mixed_skipped=skipped,
             )
         )
@@ -297,11 +300,9 @@ def _comparisons(used: pd.DataFrame, systems: list[str], alternative: str, mixed
 
 def _screening(used: pd.DataFrame, systems: list[str], prior: str) -> ObserverScreening | None:
     """pwcmp's outlier analysis, per image as pwcmp does it per scene; None below 4 participants."""
-    reg = used[~used["is_catch"]]
-    if reg["participant"].nunique() < 4 or len(systems) < 2:
+    if used.loc[~used["is_catch"], "participant"].nunique() < 4 or len(systems) < 2:
         return None
-    groups = [comparison_counts(group, systems) for _, group in reg.groupby("image")]
-    return observer_screening(groups, prior)
+    return observer_screening(used, systems, "image", prior)
 
 
 def _notes(report: Report, mixed: bool) -> list[str]:

@@ -68,23 +68,32 @@ def load_votes(source: str | Path | pd.DataFrame) -> pd.DataFrame:
             f"{origin}: missing column(s) {missing}; expected {', '.join(REQUIRED)} (system_a, system_b may stand for "
             f"left_system, right_system), or pwcmp's {', '.join(PWCMP)}; found {found}"
         )
+    coded = {}
     for column in REQUIRED:
-        text = df[column].astype(str).str.strip()
-        blank = df[column].isna() | (text == "")
+        codes, categories, blank = _coded(df[column])
         if blank.any():
-            raise VoteTableError(f"{origin}: column {column!r} is empty in row(s) {_rows(blank)}")
-        df[column] = text
-    same = df["left_system"] == df["right_system"]
+            raise VoteTableError(f"{origin}: column {column!r} is empty in row(s) {_rows(pd.Series(blank))}")
+        coded[column] = codes, categories
+    # The three system columns on shared categories, so that they compare as integers.
+    systems = np.unique(np.concatenate([coded[c][1] for c in REQUIRED[1:]]))
+    for column in REQUIRED[1:]:
+        codes, categories = coded[column]
+        coded[column] = np.searchsorted(systems, categories)[codes], systems
+    for column, (codes, categories) in coded.items():
+        df[column] = pd.Categorical.from_codes(codes, categories)
+    left, right, chosen = (coded[c][0] for c in REQUIRED[1:])
+    same = left == right
     if same.any():
-        raise VoteTableError(f"{origin}: left_system equals right_system in row(s) {_rows(same)}")
-    stray = (df["chosen_system"] != df["left_system"]) & (df["chosen_system"] != df["right_system"])
+        raise VoteTableError(f"{origin}: left_system equals right_system in row(s) {_rows(pd.Series(same))}")
+    stray = pd.Series((chosen != left) & (chosen != right), index=df.index)
     if stray.any():
         first = df.index[stray][0]
         raise VoteTableError(
             f"{origin}: chosen_system {df.loc[first, 'chosen_system']!r} is neither left nor right system "
             f"in row(s) {_rows(stray)}"
         )
-    df["image"] = df["image"].fillna("").astype(str) if "image" in df else ""
+    codes, categories, _ = _coded(df["image"]) if "image" in df else (np.zeros(len(df), dtype=int), np.array([""]), None)
+    df["image"] = pd.Categorical.from_codes(codes, categories)
     df["is_catch"] = _parse_bool(df["is_catch"], origin) if "is_catch" in df else False
     df["response_ms"] = pd.to_numeric(df["response_ms"], errors="coerce") if "response_ms" in df else np.nan
     if "finished" in df:
@@ -99,6 +108,18 @@ def load_votes(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     df.attrs["sides_known"] = sides_known
     df.attrs["practice_votes"] = practice
     return df
+
+
+def _coded(column: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The column as categorical codes of its stripped text, the sorted categories, and where it is blank.
+
+    Each distinct value is stripped once, and every later groupby, comparison and count works on
+    the integer codes: a million votes name few systems, images and participants.
+    """
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    stripped = np.array(["" if pd.isna(u) else str(u).strip() for u in uniques], dtype=object)
+    categories, remap = np.unique(stripped.astype(str), return_inverse=True)
+    return remap[codes], categories.astype(object), (stripped == "")[codes]
 
 
 def _from_pwcmp(df: pd.DataFrame, origin: str) -> pd.DataFrame:
@@ -153,8 +174,14 @@ def pair_votes(df: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
 
 
 def oriented(sub: pd.DataFrame, a: str) -> pd.DataFrame:
-    """The votes of one pair with ``chose_a`` and ``a_left`` (0/1) for its system ``a``."""
-    sub = sub.copy()
+    """The votes of one pair with ``chose_a`` and ``a_left`` (0/1) for its system ``a``.
+
+    Only the columns the pair analyses read are kept: a copy of every column of a million votes
+    costs more than the analyses themselves.
+    """
+    keep = [c for c in ("participant", "image", "left_system", "right_system", "chosen_system", "is_catch")
+            if c in sub]
+    sub = sub[keep].copy()
     sub["chose_a"] = (sub["chosen_system"] == a).astype(int)
     sub["a_left"] = (sub["left_system"] == a).astype(int)
     return sub

@@ -61,8 +61,9 @@ def test_pwcmps_special_cases_unanimous_pairs_and_a_disconnected_graph_match_it(
 
 
 def test_observer_screening_finds_the_observers_pwcmp_finds():
-    _, _, _, groups = cases.tmo_cases()
-    screening = observer_screening(groups)
+    systems, _, _, _ = cases.tmo_cases()
+    screening = observer_screening(cases.tmo_votes(), systems)
+    assert screening.leave_one_out
     assert list(screening.participants) == EXPECTED["observers"]
     assert screening.loglik == pytest.approx(EXPECTED["outliers"]["loglik"], abs=1e-3)
     assert screening.distance == pytest.approx(EXPECTED["outliers"]["distance"], abs=0.01)
@@ -93,7 +94,18 @@ def test_the_stored_pwcmp_outputs_are_what_pwcmp_gives_today():
     (live,) = oracle.pw_scale([pooled.total])
     assert live == pytest.approx(EXPECTED["pooled"]["gaussian"], abs=1e-4)
     loglik, _ = oracle.pw_outlier_analysis(cases.observer_matrices(groups[:2]))
-    assert observer_screening(groups[:2]).loglik == pytest.approx(loglik, abs=1e-3)
+    votes = cases.tmo_votes()
+    two_scenes = votes[votes["image"].isin(sorted(votes["image"].unique())[:2])]
+    assert observer_screening(two_scenes, pooled.systems).loglik == pytest.approx(loglik, abs=1e-3)
+
+
+def test_a_large_study_is_screened_against_the_scale_of_everybody():
+    systems, _, _, _ = cases.tmo_cases()
+    exact = observer_screening(cases.tmo_votes(), systems)
+    approximate = observer_screening(cases.tmo_votes(), systems, max_refits=10)
+    assert not approximate.leave_one_out
+    assert approximate.loglik == pytest.approx(exact.loglik, abs=0.05)  # a participant is 1/18 of each scale
+    assert sorted(approximate.flagged) == sorted(exact.flagged)
 
 
 def test_a_reference_system_sits_at_zero_with_a_point_interval():
