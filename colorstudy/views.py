@@ -258,8 +258,15 @@ def review_page(request: HttpRequest, slug: str) -> HttpResponse:
         if table is not None:
             table.to_csv(response, index=False)
         return response
-    rows = [] if table is None else table.to_dict("records")
+    rows = [] if table is None else [dict(r, checks=_checks(r)) for r in table.to_dict("records")]
     return render(request, "colorstudy/review.html", {"study": study, "rows": rows})
+
+
+def _checks(row: dict) -> str:
+    """The failed checks of one participant in words, or 'ok'."""
+    failed = [text for key, text in (("fails_catch", "fails the catch rule"), ("one_sided", "one side beyond chance"),
+                                     ("outlier", "answers unlike the others")) if row.get(key)]
+    return "; ".join(failed) or "ok"
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from .jod import observer_screening
 from .preference import catch_table, one_sided_participants
-from .votes import load_votes
+from .votes import load_votes, system_pairs
 
 COLUMNS = [
     "participant", "external_id", "votes", "finished", "catch_correct", "catch_trials", "fails_catch",
-    "left_share", "one_sided", "median_ms", "under_300ms",
+    "left_share", "one_sided", "outlier_distance", "outlier", "median_ms", "under_300ms",
 ]
 
 
@@ -20,8 +22,10 @@ def participant_review(votes: pd.DataFrame | str | Path, max_fail_rate: float = 
     ``fails_catch``: more than ``max_fail_rate`` of the catch trials failed (the report's exclusion
     rule). ``one_sided``: one side chosen beyond chance
     (:func:`~evaluation.preference.one_sided_participants`, Holm-adjusted at ``alpha``).
-    ``under_300ms``: regular votes faster than a look at two images allows. Sorted with the
-    participants who fail a check first.
+    ``outlier_distance``: pwcmp's observer screening (:func:`~evaluation.jod.observer_screening`,
+    per image; NaN below 4 participants); ``outlier`` above 1.5, an answer pattern unlike the
+    others'. ``under_300ms``: regular votes faster than a look at two images allows. Sorted with
+    the participants who fail a check first.
 
     Examples
     --------
@@ -51,9 +55,15 @@ def participant_review(votes: pd.DataFrame | str | Path, max_fail_rate: float = 
     sided = one_sided_participants(df, alpha).set_index("participant")
     table["left_share"] = (sided["left"] / sided["n"]).reindex(table.index).astype(float)
     table["one_sided"] = sided["flagged"].reindex(table.index, fill_value=False).astype(bool)
+    table["outlier_distance"], table["outlier"] = np.nan, False
+    if reg["participant"].nunique() >= 4:
+        screening = observer_screening(reg, sorted({x for pair in system_pairs(reg) for x in pair}))
+        scores = pd.Series(screening.distance, index=list(screening.participants))
+        table["outlier_distance"] = scores.reindex(table.index).astype(float)
+        table["outlier"] = (scores > screening.threshold).reindex(table.index, fill_value=False).astype(bool)
     table["median_ms"] = by["response_ms"].median().reindex(table.index).astype(float)
     table["under_300ms"] = (reg["response_ms"] < 300).groupby(reg["participant"]).sum().reindex(
         table.index, fill_value=0).astype(int)
     table = table.reset_index()
-    flagged = table["fails_catch"] | table["one_sided"]
+    flagged = table["fails_catch"] | table["one_sided"] | table["outlier"]
     return table.assign(_order=~flagged).sort_values(["_order", "participant"]).drop(columns="_order")[COLUMNS].reset_index(drop=True)

@@ -93,6 +93,30 @@ def test_the_staff_review_page_lists_who_fails_a_check_first_with_their_panel_id
     assert "participants/" in staff.get(f"/staff/study/{study.slug}/").content.decode()  # linked from the status page
 
 
+def test_the_participants_page_names_who_answers_unlike_the_others_by_pwcmps_screening(system_folders, django_user_model):
+    study = make_study(system_folders, participants=6, trials=12)
+    for n in range(6):
+        client = Client()
+        participant = start(client, study, f"?PROLIFIC_PID=pid{n}")
+        for trial in Trial.objects.filter(participant=participant).select_related("left__system").order_by("position"):
+            # Five prefer vivid most of the time; pid5 always picks muted, against everybody else.
+            want = "muted" if n == 5 or trial.position % 4 == n % 4 else "vivid"
+            side = "left" if trial.left.system.name == want else "right"
+            assert vote(client, participant, trial.position, side).status_code == 302
+    staff = Client()
+    staff.force_login(django_user_model.objects.create_user("r", password="pw-123456", is_staff=True))
+    url = f"/staff/study/{study.slug}/participants/"
+    page = staff.get(url).content.decode()
+    assert "answers unlike the others" in page and page.index("pid5") < page.index("pid0")
+    rows = {r["external_id"]: r for r in csv.DictReader(io.StringIO(staff.get(url + "?format=csv").content.decode()))}
+    assert rows["pid5"]["outlier"] == "True" and float(rows["pid5"]["outlier_distance"]) > 1.5
+    assert all(rows[f"pid{n}"]["outlier"] == "False" for n in range(5))
+    text = io.StringIO()
+    call_command("report", "--study", study.slug, "--no-mixed", "--exclude-outliers", stdout=text)
+    assert "Observer screening (pwcmp's outlier analysis, distance above 1.5; excluded)" in text.getvalue()
+    assert "60 regular votes, 5 participants" in text.getvalue()
+
+
 def test_report_on_a_study_without_votes_says_so(system_folders):
     study = make_study(system_folders, participants=1, trials=2)
     with pytest.raises(CommandError, match="no votes yet"):
