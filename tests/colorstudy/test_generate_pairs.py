@@ -185,3 +185,45 @@ def test_a_model_system_without_images_is_refused(system_folders):
     with pytest.raises(CommandError, match="give the photos to colorize with --images"):
         call_command("generate_pairs", "--study", "m", "--system", "ours=model:x.pt", "--system",
                      f"muted={system_folders['muted']}", "--participants", "1", "--trials", "1")
+
+
+def test_images_missing_from_one_system_are_counted_and_named(system_folders):
+    dropped = sorted(system_folders["vivid"].rglob("*.png"))[:3]
+    for path in dropped:
+        path.unlink()
+    out = io.StringIO()
+    call_command(
+        "generate_pairs", "--study", "s", "--system", f"muted={system_folders['muted']}",
+        "--system", f"vivid={system_folders['vivid']}", "--participants", "1", "--trials", "5", stdout=out,
+    )
+    note = next(line for line in out.getvalue().splitlines() if line.startswith("system 'muted'"))
+    assert "3 of 12 images left out" in note and dropped[0].stem in note
+    assert "system 'vivid'" not in out.getvalue()  # vivid lost nothing: its images are all in the study
+
+
+def test_real_photos_in_another_folder_layout_are_refused_with_the_layout_named(system_folders, tmp_path):
+    flat = tmp_path / "flat-truth"
+    flat.mkdir()
+    for photo in system_folders["truth"].rglob("*.jpg"):
+        photo.rename(flat / photo.name)  # Person/Person_0001.jpg -> Person_0001.jpg
+    with pytest.raises(CommandError, match=r"12 of 12 study images have no real photo .*same files are there under other "
+                                           r"folders .*give both the same layout"):
+        make_study(system_folders, catch_rate=0.25, ground_truth=flat)
+    assert not Study.objects.exists()
+
+
+def test_a_command_before_migrate_says_so_in_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLORSTUDY_DATA": str(tmp_path / "fresh")}
+    env.pop("DATABASE_URL", None)
+    for args in (["report", "--study", "x"], ["generate_pairs", "--study", "x", "--participants", "1", "--trials", "1"],
+                 ["export_votes", "--study", "x"]):
+        proc = subprocess.run([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=env,
+                              capture_output=True, text=True, timeout=120)
+        (line,) = proc.stderr.strip().splitlines()
+        assert proc.returncode == 1
+        assert line.startswith(f"CommandError: the database ({tmp_path / 'fresh' / 'colorstudy.sqlite3'}) is not set up")
+        assert line.endswith("run `python manage.py migrate` first")

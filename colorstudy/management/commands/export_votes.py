@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from colorstudy.export import write_csv
+from colorstudy.management.database import require_migrated
 from colorstudy.models import Study
 
 
@@ -15,6 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", help="file to write (default: standard output)")
 
     def handle(self, *args, **options) -> None:
+        require_migrated()
         study = Study.objects.filter(slug=options["study"]).first()
         if study is None:
             raise CommandError(f"no study {options['study']!r}")

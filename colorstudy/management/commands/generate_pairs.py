@@ -6,6 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from colorstudy.generation import GenerationError, StudyOptions, SystemSpec, generate_study
+from colorstudy.management.database import require_migrated
 from colorstudy.studyconfig import load_study_config
 
 # Defaults of the options that a --config file may also set; a flag given on the command line wins.
@@ -63,6 +64,7 @@ class Command(BaseCommand):
         parser.add_argument("--show-links", type=int, default=10, help="how many personal links to print")
 
     def handle(self, *args, **options) -> None:
+        require_migrated()
         try:
             values = {**DEFAULTS, **(load_study_config(options["config"]) if options["config"] else {})}
             values.update({k: v for k, v in options.items() if v is not None and k in {*DEFAULTS, *REQUIRED, "system"}})

@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from colorstudy.export import votes_frame
+from colorstudy.management.database import require_migrated
 from colorstudy.models import Study, System
 from evaluation.__main__ import add_report_options, report_arguments
 from evaluation.render import render
@@ -19,6 +20,7 @@ class Command(BaseCommand):
         add_report_options(parser)
 
     def handle(self, *args, **options) -> None:
+        require_migrated()
         study = Study.objects.filter(slug=options["study"]).first()
         if study is None:
             raise CommandError(f"no study {options['study']!r}")
