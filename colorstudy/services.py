@@ -364,8 +364,11 @@ class StudyStatus:
     participants: int
     started: int
     finished: int
-    votes: int
+    votes: int  # every vote: regular, catch and practice
     tallies: list[tuple[str, int]]  # (system name, votes won) over regular trials
+    regular_votes: int = 0  # those the report and the participants page count
+    catch_votes: int = 0
+    practice_votes: int = 0
 
 
 def study_status(study: Study) -> StudyStatus:
@@ -375,8 +378,13 @@ def study_status(study: Study) -> StudyStatus:
         finished=Count("id", filter=Q(finished_at__isnull=False)),
     )
     votes = Vote.objects.filter(trial__participant__study=study)
+    kinds = votes.aggregate(
+        catch=Count("id", filter=Q(trial__is_catch=True)),
+        practice=Count("id", filter=Q(trial__is_practice=True)),
+        regular=Count("id", filter=Q(trial__is_catch=False, trial__is_practice=False)),
+    )
     won = dict(
-        votes.filter(trial__is_catch=False).values_list("chosen_system").annotate(n=Count("id")).values_list(
+        votes.filter(trial__is_catch=False, trial__is_practice=False).values_list("chosen_system").annotate(n=Count("id")).values_list(
             "chosen_system", "n"
         )
     )
@@ -387,4 +395,7 @@ def study_status(study: Study) -> StudyStatus:
         finished=parts["finished"],
         votes=votes.count(),
         tallies=[(s.name, won.get(s.pk, 0)) for s in compared],
+        regular_votes=kinds["regular"],
+        catch_votes=kinds["catch"],
+        practice_votes=kinds["practice"],
     )

@@ -1,7 +1,6 @@
 """Thin views: parse the request, call a service, answer with a page or a redirect."""
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from . import services
 from .forms import ConsentForm, VoteForm
-from .models import Participant, Stimulus, Study
+from .models import Participant, Stimulus, Study, System
 from .ratelimit import rate_limited
 
 logger = logging.getLogger(__name__)
@@ -238,10 +237,7 @@ def status_page(request: HttpRequest, slug: str) -> HttpResponse:
     total = sum(n for _, n in status.tallies)
     bars = [(name, n, round(100 * n / total, 1) if total else 0.0) for name, n in status.tallies]
     open_url = request.build_absolute_uri(f"/study/{study.slug}/")
-    context = {
-        "study": study, "status": status, "bars": bars, "open_url": open_url,
-        "config_json": json.dumps(study.config, indent=2, sort_keys=True),
-    }
+    context = {"study": study, "status": status, "bars": bars, "open_url": open_url, "design": design_rows(study)}
     return render(request, "colorstudy/status.html", context)
 
 
@@ -260,6 +256,31 @@ def review_page(request: HttpRequest, slug: str) -> HttpResponse:
         return response
     rows = [] if table is None else [dict(r, checks=_checks(r)) for r in table.to_dict("records")]
     return render(request, "colorstudy/review.html", {"study": study, "rows": rows})
+
+
+_DESIGN_LABELS = {
+    "participants": "Participant lists", "seed": "Seed", "size": "Stimulus size (px, longest side)",
+    "catch_trials": "Catch trials per participant", "practice_trials": "Practice trials",
+    "exposure_ms": "Exposure (ms)", "break_every": "A break every (trials)", "turing": "Turing mode (against the real photo)",
+    "min_viewport_width": "Narrowest window admitted (px)", "target_completes": "Closes after (finished participants)",
+    "abandon_after_minutes": "Unfinished lists offered again after (minutes)",
+}
+
+
+def design_rows(study: Study) -> list[tuple[str, str]]:
+    """The study's design as label and value, for people: systems by name (their folders stay on the server)."""
+    config = study.config or {}
+    rows = [("Systems compared", ", ".join(study.systems.filter(role=System.Role.COMPARED).order_by("pk")
+                                           .values_list("name", flat=True))),
+            ("Trials per participant", str(study.trials_per_participant)), ("Question", study.question)]
+    for key, label in _DESIGN_LABELS.items():
+        value = config.get(key)
+        if value in (None, "", 0, False) and key not in ("seed", "catch_trials"):
+            continue
+        rows.append((label, "yes" if value is True else str(value)))
+    if config.get("practice_images"):
+        rows.append(("Practice images (kept out of the study)", str(len(config["practice_images"]))))
+    return rows
 
 
 def _checks(row: dict) -> str:

@@ -57,7 +57,9 @@ def test_a_study_file_sets_every_option_and_is_stored_with_the_study(system_fold
     client = Client()
     client.force_login(staff)
     page = html.unescape(client.get("/staff/study/toml/").content.decode())
-    assert '"exposure_ms": 1000' in page and '"break_every": 2' in page
+    assert "<th>Exposure (ms)</th><td>1000</td>" in page and "<th>A break every (trials)</th><td>2</td>" in page
+    assert "<th>Systems compared</th><td>muted, vivid</td>" in page
+    assert str(system_folders["muted"]) not in page  # the server's folders stay on the server
 
 
 def test_flags_override_the_study_file(system_folders, tmp_path):

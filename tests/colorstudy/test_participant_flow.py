@@ -169,4 +169,23 @@ def test_the_status_page_is_for_staff_only(study, django_user_model):
     client = Client()
     client.force_login(staff)
     page = client.get(f"/staff/study/{study.slug}/")
-    assert page.status_code == 200 and b"muted" in page.content and b"Votes" in page.content
+    assert page.status_code == 200 and b"muted" in page.content and b"Regular votes" in page.content
+
+
+def test_the_staff_pages_say_which_votes_they_count_link_each_other_and_log_out(system_folders, django_user_model):
+    study = make_study(system_folders, participants=1, trials=6, catch_rate=0.25, ground_truth=system_folders["truth"])
+    client = Client()
+    participant = start(client, study)
+    for trial in participant.trials.order_by("position"):
+        assert vote(client, participant, trial.position, "left").status_code == 302
+    staff = Client()
+    staff.force_login(django_user_model.objects.create_user("r", password="pw-123456", is_staff=True))
+    status = staff.get(f"/staff/study/{study.slug}/").content.decode()
+    assert "<th>Regular votes</th><td>6 " in status and "(6 regular, 2 catch, 0 practice)" in status
+    review = staff.get(f"/staff/study/{study.slug}/participants/").content.decode()
+    assert "<td>6</td>" in review and " passed</td>" in review  # the same 6 regular votes, catch trials passed
+    for page in (status, review):
+        assert f'href="/staff/study/{study.slug}/"' in page and f'href="/staff/study/{study.slug}/participants/"' in page
+        assert 'action="/admin/logout/"' in page
+    staff.post("/admin/logout/")
+    assert staff.get(f"/staff/study/{study.slug}/").status_code == 302  # logged out: back to the login
