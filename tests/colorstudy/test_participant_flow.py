@@ -189,3 +189,27 @@ def test_the_staff_pages_say_which_votes_they_count_link_each_other_and_log_out(
         assert 'action="/admin/logout/"' in page
     staff.post("/admin/logout/")
     assert staff.get(f"/staff/study/{study.slug}/").status_code == 302  # logged out: back to the login
+
+
+def test_the_instructions_mention_attention_checks_only_when_the_study_has_them(system_folders):
+    plain = make_study(system_folders, participants=1, trials=3)
+    page = Client().get(f"/study/{plain.slug}/").content.decode()
+    assert "There are 3 pairs." in page and "attention check" not in page and "real photo" not in page
+    checked = make_study(system_folders, slug="checked", participants=1, trials=6, catch_rate=0.25,
+                         ground_truth=system_folders["truth"])
+    page = Client().get(f"/study/{checked.slug}/").content.decode()
+    assert "plus 2 attention checks: in those, one image is the real photo" in page
+
+
+def test_the_completion_page_says_what_to_do_with_the_code(system_folders):
+    for url in ("", "https://app.prolific.com/submissions/complete?cc=ABC"):
+        study = make_study(system_folders, slug=f"done{len(url)}", participants=1, trials=1, completion_url=url)
+        client = Client()
+        participant = start(client, study)
+        vote(client, participant, 1, "left")
+        page = client.get(f"/p/{participant.token}/", follow=True).content.decode()
+        assert participant.completion_code in page
+        if url:
+            assert f'content="5;url={url}"' in page.replace("&amp;", "&") and "sent back to the study's panel" in page
+        else:
+            assert "paste it where the panel that sent you here (for example Prolific) asks" in page

@@ -96,3 +96,57 @@ def test_when_an_in_page_vote_is_refused_the_plain_post_shows_the_servers_messag
     WebDriverWait(browser, 10, ignored_exceptions=(WebDriverException,)).until(
         lambda b: "This study is closed" in b.execute_script("return document.body ? document.body.innerText : ''"))
     assert Vote.objects.filter(trial__participant__study=study).count() == 1
+
+
+def _borders(browser) -> tuple[str, str]:
+    return tuple(browser.execute_script(
+        "return [...document.querySelectorAll('.choice')].map(b => getComputedStyle(b).borderTopColor)"))
+
+
+def test_no_side_looks_different_at_the_onset_of_a_pair_until_the_pointer_moves(live_server, browser, system_folders):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    study = make_study(system_folders, participants=1, trials=4)
+    browser.get(f"{live_server.url}/study/{study.slug}/")
+    browser.find_element(By.NAME, "consent").click()
+    browser.find_element(By.CSS_SELECTOR, "button.primary").click()
+    wait_for_trial(browser, 1, 4)
+    left = browser.find_element(By.CSS_SELECTOR, '[data-side="left"]')
+    ActionChains(browser).move_to_element(left).pause(0.2).move_by_offset(3, 3).pause(0.2).perform()
+    hovered = _borders(browser)
+    assert hovered[0] != hovered[1]  # hover works once the pointer moves over a side
+    ActionChains(browser).click().perform()  # the pointer stays over the left image
+    wait_for_trial(browser, 2, 4)
+    browser.execute_script("return new Promise(r => setTimeout(r, 300))")
+    onset = _borders(browser)
+    assert onset[0] == onset[1], f"the next pair appeared with one side marked: {onset}"
+    ActionChains(browser).move_by_offset(4, 0).pause(0.2).perform()
+    moved = _borders(browser)
+    assert moved[0] != moved[1] and moved[0] == hovered[0]  # after a move the hover is back
+
+
+@pytest.mark.parametrize("width, height", [(390, 844), (360, 640)])
+def test_on_a_phone_both_images_are_whole_on_screen_without_scrolling(live_server, browser, system_folders, width, height,
+                                                                        tmp_path):
+    study = make_study(system_folders, participants=1, trials=2)
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": width, "height": height, "deviceScaleFactor": 2, "mobile": True})
+    browser.get(f"{live_server.url}/study/{study.slug}/")
+    browser.find_element(By.NAME, "consent").click()
+    browser.find_element(By.CSS_SELECTOR, "button.primary").click()
+    wait_for_trial(browser, 1, 2)
+    browser.save_screenshot(str(tmp_path / f"phone-{width}x{height}.png"))
+    boxes = browser.execute_script("""
+        const inner = [window.innerWidth, window.innerHeight];
+        const rects = [...document.querySelectorAll('.choice img')].map(i => {
+            const r = i.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; });
+        const hint = document.querySelector('.hint').getBoundingClientRect();
+        return {inner, rects, hint: hint.bottom, scroll: document.documentElement.scrollHeight};""")
+    inner_w, inner_h = boxes["inner"]
+    (l_left, l_top, l_right, l_bottom), (r_left, r_top, r_right, r_bottom) = boxes["rects"]
+    for x0, y0, x1, y1 in boxes["rects"]:
+        assert x0 >= 0 and y0 >= 0 and x1 <= inner_w + 0.5 and y1 <= inner_h + 0.5, boxes
+    assert r_top >= l_bottom  # stacked: the larger layout at this width
+    assert (l_right - l_left, l_bottom - l_top) == pytest.approx((r_right - r_left, r_bottom - r_top), abs=0.5)
+    assert min(l_bottom - l_top, l_right - l_left) > 0.3 * min(inner_w, inner_h / 2)  # not shrunk to nothing
+    assert boxes["hint"] <= inner_h + 0.5 and boxes["scroll"] <= inner_h + 1

@@ -57,8 +57,9 @@ class Command(BaseCommand):
                 catch_rate=0.1,
                 ground_truth=GROUND_TRUTH,
                 instructions=(
-                    "You will see two colorized versions of the same portrait. The colors were added by computer "
-                    "programs to black-and-white photos. Pick the one whose colors look more realistic."
+                    "You will see two color versions of the same portrait. In most pairs both were colored by "
+                    "computer programs from the black-and-white photo; in a few, one of them is the real photo. "
+                    "Pick the one whose colors look more realistic."
                 ),
             )
             try:

@@ -16,6 +16,21 @@
   var pending = null;  // the next trial, shown once both of its images have loaded
   var preloaded = [];  // the next pair's images, held so that they stay loaded until shown
   if (exposure) { form.classList.add("ready"); }
+  // Hover styles wait until the pointer moves after a pair appears: where the pointer was left (or
+  // where a tap left the hover state) must not mark one side. Browsers also send mousemove events
+  // when the page changes under a still pointer, so only a new position counts.
+  var pointer = null;   // the pointer's last known position
+  var onset = null;     // where it was when the pair appeared
+  function freshPair() {
+    form.classList.add("fresh");
+    onset = pointer;
+    if (document.activeElement && document.activeElement.blur) { document.activeElement.blur(); }
+  }
+  document.addEventListener("mousemove", function (event) {
+    pointer = {x: event.clientX, y: event.clientY};
+    if (onset === null) { onset = pointer; return; }
+    if (pointer.x !== onset.x || pointer.y !== onset.y) { form.classList.remove("fresh"); }
+  });
 
   function hidePair() {
     hiddenAt = performance.now();
@@ -43,6 +58,7 @@
     document.querySelector(".progress .count").textContent = trial.number + " of " + trial.total;
     document.querySelector(".progress .bar > span").style.width = trial.percent + "%";
     for (var i = 0; i < buttons.length; i++) { buttons[i].classList.remove("chosen", "exposed-out"); }
+    freshPair();
     form.classList.remove("loading");
     sent = false;
     startClock();
