@@ -26,8 +26,9 @@ octave:
 lint: venv
 	$(BIN)/ruff check .
 
-# The whole suite on the embedded SQLite database, then on PostgreSQL when DATABASE_URL is set
-# or a local server answers (CI has one on 127.0.0.1:5432).
+# The whole suite on the embedded SQLite database, then on PostgreSQL when TEST_POSTGRES_URL is set
+# or a local server answers on 127.0.0.1:5432 (CI has one). The PostgreSQL pass leaves out the
+# browser tests (-m "not browser"): they test the pages, which the SQLite pass already ran.
 test: venv browser octave lint
 	$(BIN)/python -m pytest
 	@if [ -n "$$TEST_POSTGRES_URL" ] || pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
@@ -35,6 +36,7 @@ test: venv browser octave lint
 	  DATABASE_URL=$${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest -m "not browser"; \
 	else echo "NOTICE: no PostgreSQL on 127.0.0.1:5432; the PostgreSQL run is skipped."; fi
 
+# HOST and PORT: where the demo is served (the printed links follow), e.g. make demo HOST=0.0.0.0 PORT=8765.
 demo: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo --base-url http://$(HOST):$(PORT)
@@ -51,7 +53,7 @@ LFW ?= ../shared/data/lfw-deepfunneled
 CC  := $(BIN)/python -m colorcore
 
 # The demo's models and colorizations in fixtures/: small CPU variants (width 0.25, 128 px),
-# about 10 minutes on a 2-core CPU. `make reproduce` trains the paper's full-size networks.
+# about 6 minutes per model on a 2-core CPU. `make reproduce` trains the paper's full-size networks.
 fixtures: venv
 	$(CC) train --data $(LFW) --out runs/ce-w025 --loss ce --width 0.25 --image-size 128 --batch-size 16 --lr 3e-4 --epochs 4
 	$(CC) train --data $(LFW) --out runs/l2-w025 --loss l2 --width 0.25 --image-size 128 --batch-size 16 --lr 3e-4 --epochs 4

@@ -1,16 +1,18 @@
-"""``python -m evaluation report VOTES.csv``, ``python -m evaluation review VOTES.csv`` and
-``python -m evaluation plan --effect 0.58``."""
+"""``python -m evaluation report VOTES.csv``, ``python -m evaluation scale VOTES.csv --plot jod.png``,
+``python -m evaluation review VOTES.csv`` and ``python -m evaluation plan --effect 0.58``."""
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from .jod import PRIORS
+from .jod import PRIORS, jod_scale
+from .matrices import comparison_counts
 from .power import plan_study
 from .quality import participant_review
-from .render import FORMATS, render
+from .render import FORMATS, render, save_jod_chart
 from .report import build_report
-from .votes import VoteTableError
+from .votes import VoteTableError, load_votes
 
 
 def add_report_options(parser: argparse.ArgumentParser) -> None:
@@ -67,6 +69,14 @@ def main(argv: list[str] | None = None) -> int:
     rep = sub.add_parser("report", help="analyze a vote table (the CSV of export_votes)")
     rep.add_argument("votes", help="CSV file, one row per vote")
     add_report_options(rep)
+    scale = sub.add_parser("scale", help="the JOD scale alone, as pwcmp gives it, with a plot")
+    scale.add_argument("votes", help="CSV file: the project's vote table or pwcmp's long format")
+    scale.add_argument("--reference", help="system fixed at 0 (default: mean 0)")
+    scale.add_argument("--jod-prior", choices=PRIORS, default="gaussian")
+    scale.add_argument("--bootstrap", type=int, default=500, help="participant-bootstrap resamples (default 500)")
+    scale.add_argument("--plot", help="write the scale with its intervals to this PNG file")
+    scale.add_argument("--format", choices=("text", "csv"), default="text")
+    scale.add_argument("--output", help="file to write (default: standard output)")
     review = sub.add_parser("review", help="each participant's checks: catch trials, one-sided clicking, speed")
     review.add_argument("votes", help="CSV file, one row per vote")
     review.add_argument("--format", choices=("text", "csv"), default="text")
@@ -94,6 +104,16 @@ def main(argv: list[str] | None = None) -> int:
                     f"{p.design_effect:.2f}, {p.votes} votes, {p.participants} participants."
                 )
             sys.stdout.write("\n".join(lines) + "\n")
+            return 0
+        if args.command == "scale":
+            result = jod_scale(comparison_counts(load_votes(args.votes)), args.jod_prior, args.reference, args.bootstrap)
+            table = result.table()
+            content = table.to_csv(index=False) if args.format == "csv" else (
+                table.to_string(index=False, float_format=lambda v: f"{v:+.3f}") + "\n"
+                + "".join(f"note: {n}\n" for n in result.notes))
+            write_output(content, args.output)
+            if args.plot:
+                save_jod_chart(result, args.plot, title=Path(args.votes).name)
             return 0
         if args.command == "review":
             table = participant_review(args.votes, args.max_fail_rate, args.alpha)

@@ -14,7 +14,7 @@ import math
 
 import pandas as pd
 
-from .jod import SIGMA
+from .jod import SIGMA, JODResult
 from .report import Comparison, Report, significance_matrix
 
 FORMATS = ("text", "markdown", "csv", "json", "html")
@@ -341,20 +341,37 @@ def _pyplot():
 
 
 def jod_chart(report: Report) -> str:
+    """The report's JOD scale as an inline PNG."""
+    return _png_close(_jod_figure(report.jod))
+
+
+def save_jod_chart(result: JODResult, path: str, title: str = "") -> None:
+    """Write a JOD scale with its intervals to a PNG file."""
+    fig = _jod_figure(result, title)
+    fig.savefig(path, format="png", dpi=110, bbox_inches="tight")
+    _pyplot().close(fig)
+
+
+def _png_close(fig) -> str:
+    src = _png(fig)
+    _pyplot().close(fig)
+    return src
+
+
+def _jod_figure(result: JODResult, title: str = ""):
     """Horizontal bars of the JOD scores, best on top, with their bootstrap intervals."""
     plt = _pyplot()
-    t = report.jod.table().iloc[::-1]
+    t = result.table().iloc[::-1]
     fig, ax = plt.subplots(figsize=(6.5, max(1.8, 0.32 * len(t) + 0.8)))
     ax.barh(range(len(t)), t["jod"], color="#1d5fbf")
     ax.errorbar(t["jod"], range(len(t)), xerr=[t["jod"] - t["ci_low"], t["ci_high"] - t["jod"]], fmt="none",
                 color="black", capsize=3)
     ax.set_yticks(range(len(t)), list(t["system"]))
     ax.axvline(0, color="grey", linewidth=0.8)
-    ax.set_xlabel("JOD (1 JOD = 75% preference); 95% bootstrap interval over participants")
-    ax.set_title("Quality scale of the systems (JOD)")
-    src = _png(fig)
-    plt.close(fig)
-    return src
+    anchor = f"{result.reference} = 0" if result.reference else "mean 0"
+    ax.set_xlabel(f"JOD ({anchor}; 1 JOD = 75% preference); 95% bootstrap interval over participants")
+    ax.set_title("Quality scale of the systems (JOD)" + (f": {title}" if title else ""))
+    return fig
 
 
 def _charts(c: Comparison) -> list[str]:

@@ -27,6 +27,12 @@ def test_dependencies_point_one_way():
     assert not imports_of("evaluation") & {"django", "torch", "colorstudy", "colorcore"}
 
 
+def test_the_analyses_know_nothing_of_their_rendering():
+    tree = ast.parse((ROOT / "evaluation" / "report.py").read_text())
+    relative = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1}
+    assert "render" not in relative and relative >= {"jod", "ranking", "votes"}
+
+
 def run_python(code: str, **env) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, **env}, timeout=120)

@@ -134,3 +134,17 @@ def test_excluding_outliers_leaves_out_the_participants_pwcmp_flags():
     report = build_report(cases.TMO, mixed=False, n_boot=0, exclude_outliers=True)
     assert set(report.excluded) == {"bab", "M02"} and report.n_participants == 16
     assert "Observer screening (pwcmp's outlier analysis, distance above 1.5; excluded): bab" in render(report)
+
+
+def test_the_scale_command_goes_from_pwcmps_csv_to_a_plotted_jod_scale(tmp_path, capsys):
+    plot = tmp_path / "jod.png"
+    assert main(["scale", str(cases.TMO), "--bootstrap", "30", "--plot", str(plot)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["system", "jod", "ci_low", "ci_high"] and lines[1].split()[0] == "irawan05"
+    assert float(lines[1].split()[1]) == pytest.approx(cases_expected_irawan(), abs=0.01)
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 10_000
+
+
+def cases_expected_irawan() -> float:
+    expected = json.loads(cases.EXPECTED.read_text())
+    return expected["pooled"]["gaussian"][expected["systems"].index("irawan05")]
