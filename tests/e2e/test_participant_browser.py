@@ -23,6 +23,13 @@ def wait_for_trial(browser, number: int, total: int) -> None:
     )
 
 
+def consent(browser, url: str) -> None:
+    """Open a study's link and consent."""
+    browser.get(url)
+    browser.find_element(By.NAME, "consent").click()
+    browser.find_element(By.CSS_SELECTOR, "button.primary").click()
+
+
 def test_a_participant_votes_every_trial_with_mouse_and_keys_and_reaches_the_code(live_server, browser, system_folders, tmp_path):
     study = make_study(system_folders, participants=2, trials=6)
     browser.get(f"{live_server.url}/study/{study.slug}/?PROLIFIC_PID=browser-pid")
@@ -70,9 +77,7 @@ def test_a_participant_votes_every_trial_with_mouse_and_keys_and_reaches_the_cod
 def test_on_a_narrow_screen_the_two_images_are_stacked(live_server, browser, system_folders):
     study = make_study(system_folders, participants=1, trials=2)
     browser.set_window_size(400, 900)
-    browser.get(f"{live_server.url}/study/{study.slug}/")
-    browser.find_element(By.NAME, "consent").click()
-    browser.find_element(By.CSS_SELECTOR, "button.primary").click()
+    consent(browser, f"{live_server.url}/study/{study.slug}/")
     wait_for_trial(browser, 1, 2)
     left = browser.find_element(By.CSS_SELECTOR, '[data-side="left"] img').rect
     right = browser.find_element(By.CSS_SELECTOR, '[data-side="right"] img').rect
@@ -84,9 +89,7 @@ def test_when_an_in_page_vote_is_refused_the_plain_post_shows_the_servers_messag
     from colorstudy.models import Study
 
     study = make_study(system_folders, participants=1, trials=3)
-    browser.get(f"{live_server.url}/study/{study.slug}/")
-    browser.find_element(By.NAME, "consent").click()
-    browser.find_element(By.CSS_SELECTOR, "button.primary").click()
+    consent(browser, f"{live_server.url}/study/{study.slug}/")
     wait_for_trial(browser, 1, 3)
     browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
     wait_for_trial(browser, 2, 3)
@@ -107,9 +110,7 @@ def test_no_side_looks_different_at_the_onset_of_a_pair_until_the_pointer_moves(
     from selenium.webdriver.common.action_chains import ActionChains
 
     study = make_study(system_folders, participants=1, trials=4)
-    browser.get(f"{live_server.url}/study/{study.slug}/")
-    browser.find_element(By.NAME, "consent").click()
-    browser.find_element(By.CSS_SELECTOR, "button.primary").click()
+    consent(browser, f"{live_server.url}/study/{study.slug}/")
     wait_for_trial(browser, 1, 4)
     left = browser.find_element(By.CSS_SELECTOR, '[data-side="left"]')
     ActionChains(browser).move_to_element(left).pause(0.2).move_by_offset(3, 3).pause(0.2).perform()
@@ -131,9 +132,7 @@ def test_on_a_phone_both_images_are_whole_on_screen_without_scrolling(live_serve
     study = make_study(system_folders, participants=1, trials=2)
     browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                             {"width": width, "height": height, "deviceScaleFactor": 2, "mobile": True})
-    browser.get(f"{live_server.url}/study/{study.slug}/")
-    browser.find_element(By.NAME, "consent").click()
-    browser.find_element(By.CSS_SELECTOR, "button.primary").click()
+    consent(browser, f"{live_server.url}/study/{study.slug}/")
     wait_for_trial(browser, 1, 2)
     browser.save_screenshot(str(tmp_path / f"phone-{width}x{height}.png"))
     boxes = browser.execute_script("""
