@@ -9,13 +9,17 @@ Everything that differs between a laptop and a deployment comes from the environ
 - ``COLORSTUDY_DATA``   folder for the SQLite file, media (stimuli) and backups (default ``./var``)
 - ``SECURE_SSL``        "1" behind HTTPS: secure cookies, HSTS, SSL redirect
 - ``RATE_LIMIT_START``, ``RATE_LIMIT_VOTE``  requests per minute per client (0 disables)
+- ``LOGIN_FAILURE_LIMIT``  failed staff logins before a lockout (default 5), ``LOGIN_COOLOFF_MINUTES`` (15)
+- ``TRUSTED_PROXY_COUNT``  reverse proxies in front (the client address is then read from X-Forwarded-For)
 """
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -53,6 +57,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
+    "csp",
     "colorstudy",
 ]
 
@@ -65,8 +71,38 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "colorstudy.middleware.DatabaseUnavailableMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
+
+# Staff logins (the accounts that see participants' panel ids): django-axes locks an address, and
+# separately a user name, out after LOGIN_FAILURE_LIMIT failures for LOGIN_COOLOFF_MINUTES; the
+# answer is 429. A successful login resets the count.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", 0)) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+
+# Content-Security-Policy (django-csp) on every page: only this site's own scripts, styles and
+# images (the trial page's inline consent script carries a nonce), no framing, forms post here.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "style-src-attr": ["'unsafe-inline'"],  # progress bars' widths; no style element is allowed
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    },
+}
 
 ROOT_URLCONF = "colorstudy.urls"
 WSGI_APPLICATION = "colorstudy.wsgi.application"

@@ -57,7 +57,9 @@ def test_a_new_user_votes_through_the_demo_and_reports_their_own_votes(no_zhang_
     participant.refresh_from_db()
     assert participant.finished_at is not None
     staff = Client()
-    assert staff.login(username="researcher", password="colorize-demo")  # the login the demo prints
+    # The login the demo prints, through the login form a researcher uses.
+    login = staff.post("/admin/login/?next=/staff/study/demo/", {"username": "researcher", "password": "colorize-demo"})
+    assert login.status_code == 302 and login["Location"] == "/staff/study/demo/"
     status = staff.get("/staff/study/demo/")
     assert status.status_code == 200
     assert re.search(rb"Participants finished</th><td>1<", status.content)

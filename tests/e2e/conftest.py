@@ -27,6 +27,7 @@ def browser():
         f"--user-data-dir={profile}", "--window-size=1200,900",
     ):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, for CSP violations
     # A fixed Service path: Selenium Manager never looks for (or downloads) a driver.
     os.environ.setdefault("SE_AVOID_STATS", "true")
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)

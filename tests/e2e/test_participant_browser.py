@@ -72,6 +72,8 @@ def test_a_participant_votes_every_trial_with_mouse_and_keys_and_reaches_the_cod
     assert {pos: v.side for pos, v in votes.items()} == chosen
     assert all(v.response_ms is not None and 0 <= v.response_ms < 60_000 for v in votes.values())
     assert (tmp_path / "trial.png").stat().st_size > 10_000
+    blocked = [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
+    assert not blocked, blocked  # the policy blocks nothing the pages need
 
 
 def test_on_a_narrow_screen_the_two_images_are_stacked(live_server, browser, system_folders):

@@ -1,0 +1,79 @@
+"""The staff login resists guessing, and every page carries a Content-Security-Policy."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.management import call_command
+from django.test import Client, override_settings
+
+from .helpers import make_study
+from .test_participant_flow import start
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = "/admin/login/?next=/admin/"
+
+
+def attempt(client: Client, password: str, username: str = "researcher", address: str = "10.0.0.1"):
+    return client.post(LOGIN, {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+def test_five_wrong_passwords_lock_the_login_even_for_the_right_one(django_user_model):
+    django_user_model.objects.create_superuser("researcher", password="the-right-one-123")
+    client = Client()
+    for n in range(4):
+        assert attempt(client, f"guess-{n}").status_code == 200  # the login form again, with its error
+    assert attempt(client, "guess-4").status_code == 429  # the fifth failure locks
+    locked = attempt(client, "the-right-one-123")
+    assert locked.status_code == 429
+    assert client.get("/admin/").status_code == 302  # not logged in
+    # Another address trying the same user name is locked out too: the user name itself is counted.
+    assert attempt(Client(), "the-right-one-123", address="10.0.0.2").status_code == 429
+    call_command("axes_reset", verbosity=0)  # what the cool-off does after LOGIN_COOLOFF_MINUTES
+    assert attempt(client, "the-right-one-123").status_code == 302
+
+
+def test_a_successful_login_resets_the_count(django_user_model):
+    django_user_model.objects.create_superuser("researcher", password="the-right-one-123")
+    client = Client()
+    for n in range(4):
+        attempt(client, f"guess-{n}")
+    assert attempt(client, "the-right-one-123").status_code == 302
+    client.post("/admin/logout/")
+    for n in range(4):
+        assert attempt(client, f"again-{n}").status_code == 200
+
+
+def test_guessing_from_many_user_names_is_stopped_by_the_address(django_user_model):
+    client = Client()
+    for n in range(5):
+        attempt(client, "pw", username=f"user{n}")
+    assert attempt(client, "pw", username="someone-else").status_code == 429
+
+
+def test_every_page_has_a_content_security_policy_and_the_inline_script_its_nonce(system_folders, django_user_model):
+    study = make_study(system_folders, participants=1, trials=2)
+    client = Client()
+    consent = client.get(f"/study/{study.slug}/")
+    policy = consent["Content-Security-Policy"]
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";") if d.strip())
+    assert directives["default-src"] == "'self'" and directives["frame-ancestors"] == "'none'"
+    assert "unsafe-inline" not in directives["script-src"] and "unsafe-eval" not in directives["script-src"]
+    nonce = re.search(r"'nonce-([^']+)'", directives["script-src"]).group(1)
+    assert f'<script nonce="{nonce}">' in consent.content.decode()
+    participant = start(client, study)
+    trial = client.get(f"/p/{participant.token}/")
+    assert "Content-Security-Policy" in trial and "<script>" not in trial.content.decode()
+    staff = Client()
+    staff.force_login(django_user_model.objects.create_user("r", password="pw-123456", is_staff=True))
+    for url in (f"/staff/study/{study.slug}/", f"/staff/study/{study.slug}/participants/", "/admin/"):
+        assert "default-src 'self'" in staff.get(url)["Content-Security-Policy"], url
+
+
+@override_settings(AXES_FAILURE_LIMIT=2)
+def test_the_limit_is_a_setting(django_user_model):
+    client = Client()
+    attempt(client, "a")
+    attempt(client, "b")
+    assert attempt(client, "c").status_code == 429
