@@ -148,3 +148,40 @@ def test_the_scale_command_goes_from_pwcmps_csv_to_a_plotted_jod_scale(tmp_path,
 def cases_expected_irawan() -> float:
     expected = json.loads(cases.EXPECTED.read_text())
     return expected["pooled"]["gaussian"][expected["systems"].index("irawan05")]
+
+
+def test_the_reports_small_print_is_right_for_one_participant_and_few_votes():
+    rows = [("solo", f"img{i}", "alpha", "beta", "beta" if i < 6 else "alpha") for i in range(8)]
+    rows.append(("solo", "img-none", "beta", "alpha", "alpha"))  # an image where the leader got no vote
+    votes = pd.DataFrame(rows, columns=["participant", "image", "left_system", "right_system", "chosen_system"])
+    report = build_report(votes, n_boot=20)
+    text = render(report, "text")
+    assert "Counting the one participant:" in text and "each of the 1 participants" not in text
+    assert "Only one participant voted" in text and "a single point" in text
+    assert "No mixed model: 9 votes, fewer than the 10 it needs." in text
+    assert "The mixed model was left out of 1 of 1 comparison(s)" in text
+    top = next(line for line in text.splitlines() if line.startswith("Images most in favour of beta"))
+    assert "img-none" not in top and "img0 (1 of 1)" in top
+
+
+def test_pairs_follow_the_researchers_order_and_the_html_leads_with_the_ranking():
+    rng = np.random.default_rng(7)
+    rows = []
+    for p in range(6):
+        for i in range(40):
+            x, y = rng.choice(["zeta", "alpha", "mid"], 2, replace=False)
+            rows.append((f"p{p}", f"i{i % 10}", x, y, x if rng.random() < 0.5 else y))
+    votes = pd.DataFrame(rows, columns=["participant", "image", "left_system", "right_system", "chosen_system"])
+    report = build_report(votes, order=["zeta", "mid", "alpha"], mixed=False, n_boot=20)
+    assert [(c.pooled.system_a, c.pooled.system_b) for c in report.comparisons] == [
+        ("zeta", "mid"), ("zeta", "alpha"), ("mid", "alpha")]
+    page = render(report, "html")
+    assert page.index("<h2>Ranking</h2>") < page.index("<h2>Every pair</h2>")
+    assert "Bradley-Terry: log-odds strengths, mean 0" in page  # the scale's zero is said, not shown as 0.000
+    import base64
+    import io
+
+    from PIL import Image
+    charts = [Image.open(io.BytesIO(base64.b64decode(src))) for src in re.findall(r"data:image/png;base64,([^']+)", page)]
+    assert len(charts) == 1 + 3 * 3 and all(c.width > 300 for c in charts)  # the scale, then 3 charts per pair
+    assert page.count("alt='zeta vs mid'") == 3 and "alt='JOD scale with intervals'" in page
