@@ -36,6 +36,7 @@ from skimage import color
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.cpu import describe  # noqa: E402
 from colorcore.infer import load_colorizer  # noqa: E402
 from colorcore.model import ColorizationNet, ModelConfig  # noqa: E402
 from colorcore.zhang import convert_state_dict  # noqa: E402
@@ -111,6 +112,8 @@ def main() -> None:
         proj = state["model_out.weight"]
         colorizer = load_colorizer(f"zhang2016:{weights}")
         int8 = load_colorizer(f"zhang2016:{weights}", precision="int8", calibration=calibration)
+        onnx = load_colorizer(f"zhang2016:{weights}", engine="onnxruntime")
+    print(f"CPU: {describe()}")
     print(f"colorcore runtime: {colorizer.precision}, channels-last {colorizer.runtime.channels_last}; "
           f"{torch.get_num_threads()} threads")
     for size in (256, 512):
@@ -126,7 +129,8 @@ def main() -> None:
         ref = [reference_colorize(p, net, proj) for p in pngs[:n_ref]]
         t_ref = (time.perf_counter() - start) / n_ref
         print(f"{size}x{size}: reference {1 / t_ref:.2f} img/s ({t_ref * 1e3:.0f} ms/img)")
-        for label, c in ((f"colorcore {colorizer.precision}", colorizer), ("colorcore int8", int8)):
+        for label, c in ((f"colorcore {colorizer.precision}", colorizer), ("colorcore int8", int8),
+                         ("onnxruntime fp32", onnx)):
             colorcore_colorize(pngs[: args.batch], c, args.batch)  # warm-up
             start = time.perf_counter()
             ours = colorcore_colorize(pngs, c, args.batch)

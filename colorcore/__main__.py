@@ -30,7 +30,8 @@ def _train(args: argparse.Namespace) -> int:
 def _colorize(args: argparse.Namespace) -> int:
     from .infer import colorize_path
 
-    result = colorize_path(args.model, Path(args.input), Path(args.output), args.batch_size, args.precision, args.temperature)
+    result = colorize_path(args.model, Path(args.input), Path(args.output), args.batch_size, args.precision, args.temperature,
+                           engine=args.engine)
     print(f"{len(result.written)} images written to {args.output}, {len(result.skipped)} skipped")  # noqa: T201
     return 0
 
@@ -55,7 +56,13 @@ def _fetch(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from .infer import export_checkpoint
 
-    path = export_checkpoint(Path(args.model), Path(args.output))
+    if args.format == "onnx":
+        from .engines import export_onnx
+        from .infer import load_colorizer
+
+        path = export_onnx(load_colorizer(args.model, "cpu", "fp32", args.temperature), Path(args.output))
+    else:
+        path = export_checkpoint(Path(args.model), Path(args.output))
     print(f"{path}: {path.stat().st_size / 1e6:.1f} MB")  # noqa: T201
     return 0
 
@@ -112,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--batch-size", type=int, default=8)
     c.add_argument("--precision", choices=INFERENCE_PRECISIONS, default="auto",
                    help="int8: quantized for the CPU, calibrated on the first 16 input images")
+    c.add_argument("--engine", choices=("torch", "onnxruntime"), default="torch",
+                   help="onnxruntime: the network and its decoding exported to ONNX, run in fp32")
     c.set_defaults(func=_colorize)
 
     e = sub.add_parser("evaluate", help="AuC, PSNR and colorfulness on a split, as JSON")
@@ -130,9 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--dest")
     f.set_defaults(func=_fetch)
 
-    x = sub.add_parser("export", help="keep only what colorizing needs (weights, config, bins): a small file")
-    x.add_argument("--model", required=True)
+    x = sub.add_parser("export", help="keep only what colorizing needs (a small checkpoint), or an ONNX graph")
+    x.add_argument("--model", required=True, help="checkpoint path, zhang2016 or zhang2016:PATH")
     x.add_argument("--output", required=True)
+    x.add_argument("--format", choices=("checkpoint", "onnx"), default="checkpoint",
+                   help="onnx: L (B, 1, S, S) -> ab (B, 2, S, S), the network with its decoding")
+    x.add_argument("--temperature", type=float, help="annealed-mean T baked into the ONNX graph (default: the model's)")
     x.set_defaults(func=_export)
 
     m = sub.add_parser("montage", help="a comparison picture: one column per folder, one row per photo")

@@ -10,6 +10,7 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -41,6 +42,8 @@ class Colorizer:
     size: int = NET_SIZE  # the network's input size: what it was trained at
     weights_dtype: torch.dtype = torch.float32  # bfloat16 when the network was frozen for CPU inference
     precision: str = "fp32"  # what the network runs in: fp32, bf16, fp16 or int8
+    engine: Any = None  # another engine's ab(lightness) (colorcore.engines), or None for torch
+    engine_name: str = "torch"
 
 
     def ab(self, rgb: torch.Tensor) -> torch.Tensor:
@@ -49,6 +52,8 @@ class Colorizer:
 
     @torch.inference_mode()
     def _ab_from_lightness(self, lightness: torch.Tensor) -> torch.Tensor:
+        if self.engine is not None:
+            return self.engine(lightness)  # (B, 2, S, S): the network, its decoding and the upsampling
         with self.runtime.autocast():
             out = self.model(self.runtime.format(lightness.to(self.weights_dtype)))  # (B, Q, S/4, S/4)
         ab = decode(out, self.config, self.bins.centers if self.bins else None, self.temperature, self.method)
@@ -91,14 +96,22 @@ CALIBRATION_IMAGES = 16
 
 
 def load_colorizer(spec: str, device: str = "auto", precision: str = "auto", temperature: float | None = None,
-                   method: str = "annealed", calibration: list[Image.Image] | None = None) -> Colorizer:
+                   method: str = "annealed", calibration: list[Image.Image] | None = None,
+                   engine: str = "torch") -> Colorizer:
     """The colorizer named by ``spec``; temperature defaults to what each model's authors used.
 
     ``precision="int8"`` quantizes the network for the CPU, calibrated on ``calibration``
-    (a few photos like those to be colorized).
+    (a few photos like those to be colorized). ``engine="onnxruntime"`` exports the network with its
+    decoding to ONNX and runs it there, in fp32.
     """
+    from .engines import ENGINES
+
+    if engine not in ENGINES:
+        raise ColorcoreError(f"engine must be one of {ENGINES}, got {engine!r}")
     if precision not in INFERENCE_PRECISIONS:
         raise ColorcoreError(f"precision must be one of {INFERENCE_PRECISIONS}, got {precision!r}")
+    if engine == "onnxruntime":
+        return _onnx_colorizer(spec, "fp32" if precision == "auto" else precision, temperature, method)
     int8 = precision == "int8"
     if int8 and device == "cuda":
         raise ColorcoreError("precision int8 runs on the CPU only; use bf16 or fp16 on CUDA")
@@ -125,6 +138,15 @@ def load_colorizer(spec: str, device: str = "auto", precision: str = "auto", tem
     model = runtime.format_model(model.to(runtime.device).eval())
     model, dtype = _freeze_for_cpu(model, runtime, size)
     return Colorizer(model, config, bins, runtime, t, method, name, size, dtype, runtime.precision)
+
+
+def _onnx_colorizer(spec: str, precision: str, temperature: float | None, method: str) -> Colorizer:
+    from .engines import onnx_engine
+
+    colorizer = load_colorizer(spec, "cpu", "fp32", temperature, method)
+    colorizer.engine = onnx_engine(colorizer, precision)
+    colorizer.engine_name, colorizer.precision = "onnxruntime", precision
+    return colorizer
 
 
 def _freeze_for_cpu(model: ColorizationNet, runtime: Runtime, size: int) -> tuple[torch.nn.Module, torch.dtype]:
@@ -188,7 +210,7 @@ class ColorizeResult:
 
 
 def colorize_path(spec: str | Colorizer, source: Path, output: Path, batch_size: int = 8, precision: str = "auto",
-                  temperature: float | None = None, progress: bool | None = None) -> ColorizeResult:
+                  temperature: float | None = None, progress: bool | None = None, engine: str = "torch") -> ColorizeResult:
     """Colorize a file or every image under a folder into ``output``: one PNG per input, same relative path."""
     from tqdm import tqdm
 
@@ -200,7 +222,8 @@ def colorize_path(spec: str | Colorizer, source: Path, output: Path, batch_size:
         colorizer = spec
     else:
         calibration = calibration_images(files) if precision == "int8" else None
-        colorizer = load_colorizer(spec, precision=precision, temperature=temperature, calibration=calibration)
+        colorizer = load_colorizer(spec, precision=precision, temperature=temperature, calibration=calibration,
+                                   engine=engine)
     root = source if source.is_dir() else source.parent
     result = ColorizeResult()
     show = sys.stderr.isatty() if progress is None else progress

@@ -1,0 +1,73 @@
+"""ONNX export and the ONNX Runtime engine: the same colors as colorcore, on real photos."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from PIL import Image
+
+from colorcore.data import list_images
+from colorcore.engines import export_onnx
+from colorcore.errors import ColorcoreError
+from colorcore.infer import calibration_images, load_colorizer
+
+from ..conftest import FIXTURES, ROOT
+from .test_int8 import lightness_of
+from .test_zhang import official_state_dict
+
+MODELS = {"cross-entropy": str(FIXTURES / "models" / "cross-entropy-w025.pt"), "l2": str(FIXTURES / "models" / "l2-w025.pt")}
+FACES = FIXTURES / "lfw-test-sample"
+
+
+@pytest.fixture(scope="module")
+def faces() -> list[Image.Image]:
+    return calibration_images(list_images(FACES), 8)
+
+
+@pytest.mark.parametrize("name", ["cross-entropy", "l2", "zhang2016"])
+def test_the_exported_graph_gives_colorcores_ab_within_1e_3(name, faces, tmp_path):
+    spec = MODELS.get(name)
+    if spec is None:  # the release's layout, random weights: the format zhang2016 loads
+        torch.save(official_state_dict(), tmp_path / "release.pth")
+        spec = f"zhang2016:{tmp_path / 'release.pth'}"
+    colorizer = load_colorizer(spec, device="cpu", precision="fp32")
+    path = export_onnx(colorizer, tmp_path / "model.onnx")
+    lightness = lightness_of(faces, colorizer.size)
+    expected = colorizer.engine_name == "torch" and colorizer._ab_from_lightness(lightness)
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"L": lightness.numpy()})[0]
+    assert got.shape == (len(faces), 2, colorizer.size, colorizer.size)
+    assert np.abs(got - expected.numpy()).max() <= 1e-3
+    assert np.abs(got).mean() > 1.0  # real colors, not a flat gray
+
+
+def test_onnxruntime_int8_is_refused_with_the_path_that_works():
+    with pytest.raises(ColorcoreError, match="int8 on onnxruntime is not available.*--engine torch --precision int8"):
+        load_colorizer(MODELS["cross-entropy"], precision="int8", calibration=[Image.new("RGB", (64, 64))],
+                       engine="onnxruntime")
+
+
+def test_the_colorize_command_runs_on_onnxruntime_with_torchs_colors(tmp_path):
+    for engine in ("torch", "onnxruntime"):
+        result = subprocess.run(
+            [sys.executable, "-m", "colorcore", "colorize", "--model", MODELS["l2"], "--input", str(FACES),
+             "--output", str(tmp_path / engine), "--engine", engine], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+    for png in sorted((tmp_path / "torch").rglob("*.png"))[:8]:
+        ours = np.asarray(Image.open(tmp_path / "onnxruntime" / png.relative_to(tmp_path / "torch")), dtype=int)
+        assert np.abs(ours - np.asarray(Image.open(png), dtype=int)).max() <= 1  # rounding of 8-bit output only
+
+
+def test_the_export_command_writes_an_onnx_graph_and_bad_engines_are_named(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "colorcore", "export", "--format", "onnx", "--model", MODELS["l2"],
+                             "--output", str(tmp_path / "l2.onnx")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and (tmp_path / "l2.onnx").stat().st_size > 1_000_000
+    session = ort.InferenceSession(str(tmp_path / "l2.onnx"), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["L"] and [o.name for o in session.get_outputs()] == ["ab"]
+    with pytest.raises(ColorcoreError, match="engine must be one of"):
+        load_colorizer(MODELS["l2"], engine="tensorrt")
+    with pytest.raises(ColorcoreError, match="onnxruntime engine runs fp32"):
+        load_colorizer(MODELS["l2"], precision="bf16", engine="onnxruntime")
