@@ -9,7 +9,9 @@ import numpy as np
 from evaluation.matrices import comparison_counts
 from evaluation.votes import load_votes
 
-TMO = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "pairwise" / "tmo_cmp_data.csv"
+from ...conftest import ROOT
+
+TMO = ROOT.parent / "shared" / "data" / "pairwise" / "tmo_cmp_data.csv"
 EXPECTED = Path(__file__).resolve().parent / "tmo_expected.json"
 
 # D[i, j] = times i chosen over j. Unanimous pairs (0 against 6, 4 against 0) beside mixed ones.

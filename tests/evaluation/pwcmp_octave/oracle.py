@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ...conftest import ROOT
+
 HERE = Path(__file__).resolve().parent
-PWCMP = Path(os.environ.get("PWCMP_DIR", HERE.parents[3] / "shared" / "anchors" / "pwcmp"))
+PWCMP = Path(os.environ.get("PWCMP_DIR", ROOT.parent / "shared" / "anchors" / "pwcmp"))
 
 
 def available() -> bool:
