@@ -120,8 +120,6 @@ def main(argv: list[str] | None = None) -> int:
             content = table.to_csv(index=False) if args.format == "csv" else table.to_string(index=False) + "\n"
             write_output(content, args.output)
             return 0
-        if args.bootstrap < 0:
-            raise ValueError(f"--bootstrap must be 0 or more, got {args.bootstrap}")
         report = build_report(
             args.votes,
             study=args.votes,

@@ -250,6 +250,8 @@ def jod_scale(
     systems = counts.systems
     if reference is not None and reference not in systems:
         raise ValueError(f"reference {reference!r} is not a compared system; the systems are {list(systems)}")
+    if n_boot < 0:
+        raise ValueError(f"bootstrap resamples must be 0 or more, got {n_boot}")
     q, notes = scale_matrix(counts.total, prior)
     shift = systems.index(reference) if reference is not None else None
 
@@ -259,11 +261,8 @@ def jod_scale(
     low = high = anchored(q)
     n_participants = len(counts.participants)
     if n_boot and n_participants >= 2:
-        rng = np.random.default_rng(seed)
-        boots = np.empty((n_boot, len(systems)))
-        for b in range(n_boot):
-            weights = np.bincount(rng.integers(0, n_participants, n_participants), minlength=n_participants)
-            boots[b] = anchored(scale_matrix(counts.resampled(weights), prior, start=q, step_tol=RESAMPLE_TOL)[0])
+        boots = counts.bootstrap(
+            lambda sample: anchored(scale_matrix(sample, prior, start=q, step_tol=RESAMPLE_TOL)[0]), n_boot, seed)
         tail = (1 - confidence_level) / 2 * 100
         low, high = np.percentile(boots, [tail, 100 - tail], axis=0, method="hazen")
     elif n_boot:
@@ -299,6 +298,7 @@ class ObserverScreening:
 
 
 MAX_REFITS = 2000  # leave-one-out scalings (participants x groups) beyond which the full scale is used
+MIN_SCREENED = 4  # quartiles of fewer participants say nothing: below this no screening is made
 
 
 def observer_screening(

@@ -7,6 +7,7 @@ resampled per-participant matrices instead of concatenating vote tables.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,9 +43,22 @@ class ComparisonCounts:
         """The pooled matrix of a bootstrap sample: ``weights[p]`` copies of participant ``p``."""
         return np.tensordot(weights, self.per_participant, axes=1)
 
-    def without(self, index: int) -> np.ndarray:
-        """The pooled matrix of every participant but one."""
-        return self.total - self.per_participant[index]
+    def bootstrap(self, fit: Callable[[np.ndarray], np.ndarray | None], n_boot: int, seed: int = 0) -> np.ndarray:
+        """``fit`` of ``n_boot`` resamples of whole participants, shape (n_boot, S); NaN where ``fit`` gives None.
+
+        Each resample draws as many participants as there are, with replacement, and pools their
+        matrices: clustering within participants widens the spread, as it should.
+        """
+        if n_boot < 0:
+            raise ValueError(f"bootstrap resamples must be 0 or more, got {n_boot}")
+        rng = np.random.default_rng(seed)
+        n = len(self.participants)
+        draws = np.full((n_boot, len(self.systems)), np.nan)
+        for b in range(n_boot):
+            result = fit(self.resampled(np.bincount(rng.integers(0, n, n), minlength=n)))
+            if result is not None:
+                draws[b] = result
+        return draws
 
 
 def comparison_counts(df: pd.DataFrame, systems: list[str] | None = None, by: str = "participant") -> ComparisonCounts:

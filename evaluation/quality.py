@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .jod import observer_screening
+from .jod import MIN_SCREENED, observer_screening
 from .preference import catch_table, one_sided_participants
 from .votes import load_votes, system_pairs
 
@@ -56,7 +56,7 @@ def participant_review(votes: pd.DataFrame | str | Path, max_fail_rate: float = 
     table["left_share"] = (sided["left"] / sided["n"]).reindex(table.index).astype(float)
     table["one_sided"] = sided["flagged"].reindex(table.index, fill_value=False).astype(bool)
     table["outlier_distance"], table["outlier"] = np.nan, False
-    if reg["participant"].nunique() >= 4:
+    if reg["participant"].nunique() >= MIN_SCREENED:
         screening = observer_screening(reg, sorted({x for pair in system_pairs(reg) for x in pair}))
         scores = pd.Series(screening.distance, index=list(screening.participants))
         table["outlier_distance"] = scores.reindex(table.index).astype(float)

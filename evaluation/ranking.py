@@ -130,14 +130,12 @@ def bradley_terry(
     n_participants = len(counts.participants)
     intervals = np.column_stack([anchored(strengths)] * 2)
     if n_boot and n_participants >= 2:
-        rng = np.random.default_rng(seed)
-        boots = np.full((n_boot, len(systems)), np.nan)
-        for b in range(n_boot):
-            weights = np.bincount(rng.integers(0, n_participants, n_participants), minlength=n_participants)
-            sample = counts.resampled(weights)
+        def refit(sample):
             if ((sample + sample.T).sum(axis=1) == 0).any():
-                continue  # a system missing from this resample has no strength in it
-            boots[b] = anchored(fit_strengths(sample, 0.0 if maximum_exists(sample) else PRIOR_PRECISION, strengths))
+                return None  # a system missing from this resample has no strength in it
+            return anchored(fit_strengths(sample, 0.0 if maximum_exists(sample) else PRIOR_PRECISION, strengths))
+
+        boots = counts.bootstrap(refit, n_boot, seed)
         tail = (1 - confidence_level) / 2 * 100
         intervals = np.nanpercentile(boots, [tail, 100 - tail], axis=0).T
     elif n_boot:

@@ -18,7 +18,7 @@ from .clustered import (
     mixed_model_skipped,
     participant_level_test,
 )
-from .jod import JODResult, ObserverScreening, jod_scale, observer_screening
+from .jod import MIN_SCREENED, JODResult, ObserverScreening, jod_scale, observer_screening
 from .matrices import comparison_counts
 from .preference import (
     PreferenceResult,
@@ -299,8 +299,8 @@ def _comparisons(used: pd.DataFrame, systems: list[str], alternative: str, mixed
 
 
 def _screening(used: pd.DataFrame, systems: list[str], prior: str) -> ObserverScreening | None:
-    """pwcmp's outlier analysis, per image as pwcmp does it per scene; None below 4 participants."""
-    if used.loc[~used["is_catch"], "participant"].nunique() < 4 or len(systems) < 2:
+    """pwcmp's outlier analysis, per image as pwcmp does it per scene; None below MIN_SCREENED participants."""
+    if used.loc[~used["is_catch"], "participant"].nunique() < MIN_SCREENED or len(systems) < 2:
         return None
     return observer_screening(used, systems, "image", prior)
 

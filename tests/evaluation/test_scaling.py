@@ -168,4 +168,9 @@ def test_resampling_participants_keeps_their_matrices_whole():
     counts = comparison_counts(votes)
     assert counts.per_participant.sum() == 300
     assert (counts.resampled(np.array([2, 0, 1])) == 2 * counts.per_participant[0] + counts.per_participant[2]).all()
-    assert (counts.without(1) == counts.per_participant[0] + counts.per_participant[2]).all()
+    draws = counts.bootstrap(lambda sample: sample.sum(axis=1), 4)
+    totals = counts.per_participant.sum(axis=(1, 2))
+    possible = {int(totals[a] + totals[b] + totals[c]) for a in range(3) for b in range(3) for c in range(3)}
+    assert draws.shape == (4, 4) and set(draws.sum(axis=1).astype(int)) <= possible  # whole participants, 3 draws
+    with pytest.raises(ValueError, match="bootstrap resamples must be 0 or more, got -1"):
+        counts.bootstrap(lambda sample: None, -1)
