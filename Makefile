@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: venv browser octave lint test demo bench fixtures reproduce clean
+.PHONY: venv browser octave nginx lint test production-check demo bench fixtures reproduce clean
 
 venv: $(STAMP)
 
@@ -23,18 +23,33 @@ browser:
 octave:
 	@.ci/ensure-octave
 
+nginx:
+	@.ci/ensure-nginx
+
 lint: venv
 	$(BIN)/ruff check .
 
 # The whole suite on the embedded SQLite database, then on PostgreSQL when TEST_POSTGRES_URL is set
-# or a local server answers on 127.0.0.1:5432 (CI has one). The PostgreSQL pass leaves out the
-# browser tests (-m "not browser"): they test the pages, which the SQLite pass already ran.
-test: venv browser octave lint
-	$(BIN)/python -m pytest
+# or a local server answers on 127.0.0.1:5432 (CI has one), then the production check. The
+# PostgreSQL pass leaves out the browser tests (-m "not browser"): they test the pages, which the
+# SQLite pass already ran.
+test: venv browser octave nginx lint
+	$(BIN)/python -m pytest -m "not production"
 	@if [ -n "$$TEST_POSTGRES_URL" ] || pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
 	  echo "== the suite again on PostgreSQL =="; \
-	  DATABASE_URL=$${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest -m "not browser"; \
+	  DATABASE_URL=$${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest -m "not browser and not production"; \
 	else echo "NOTICE: no PostgreSQL on 127.0.0.1:5432; the PostgreSQL run is skipped."; fi
+	@echo "== the production check =="
+	$(BIN)/python -m pytest -m production tests/e2e/test_production_stack.py
+
+# The production stack started on this machine (about a minute): nginx with the configuration that
+# `manage.py deploy_config` writes, over HTTPS with a self-signed certificate, in front of gunicorn
+# (deploy/gunicorn.conf.py), a fresh PostgreSQL database and Redis. Through nginx it runs the
+# blinding crawl, a participant voting a whole list in Chromium, kill -9 of gunicorn under load and
+# a load run that fetches every image. Needs PostgreSQL and Redis on 127.0.0.1 (skipped otherwise);
+# as root it installs nginx and Chromium from Debian's packages.
+production-check: venv browser nginx
+	$(BIN)/python -m pytest -m production tests/e2e/test_production_stack.py
 
 # HOST and PORT: where the demo is served (the printed links follow), e.g. make demo HOST=0.0.0.0 PORT=8765.
 demo: venv

@@ -11,6 +11,9 @@ Everything that differs between a laptop and a deployment comes from the environ
 - ``RATE_LIMIT_START``, ``RATE_LIMIT_VOTE``  requests per minute per client (0 disables)
 - ``LOGIN_FAILURE_LIMIT``  failed staff logins before a lockout (default 5), ``LOGIN_COOLOFF_MINUTES`` (15)
 - ``TRUSTED_PROXY_COUNT``  reverse proxies in front (the client address is then read from X-Forwarded-For)
+- ``X_ACCEL_REDIRECT``  "1" behind nginx in ``accel`` mode: stimuli are checked here, sent by nginx
+- ``REDIS_URL``         the shared cache (rate-limit counters) for several workers or hosts
+- ``LOG_DIR``           where the logs go (default: standard error, for the process manager)
 """
 from __future__ import annotations
 
@@ -195,10 +198,19 @@ if os.environ.get("REDIS_URL"):
 
 LOGIN_URL = "/admin/login/"
 
+# Logs go to standard error (the process manager's journal), or to LOG_DIR/colorstudy.log; the
+# watched handler reopens the file after logrotate moves it.
+_log_handler = {"class": "logging.StreamHandler", "formatter": "plain"}
+if os.environ.get("LOG_DIR"):
+    Path(os.environ["LOG_DIR"]).mkdir(parents=True, exist_ok=True)
+    _log_handler = {"class": "logging.handlers.WatchedFileHandler", "formatter": "plain",
+                    "filename": str(Path(os.environ["LOG_DIR"]) / "colorstudy.log")}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"main": _log_handler},
+    "root": {"handlers": ["main"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
-TRUST_X_FORWARDED_FOR = _flag("TRUST_X_FORWARDED_FOR")
+TRUST_X_FORWARDED_FOR = _flag("TRUST_X_FORWARDED_FOR", default=bool(AXES_IPWARE_PROXY_COUNT))
+X_ACCEL_REDIRECT = _flag("X_ACCEL_REDIRECT")

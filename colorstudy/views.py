@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import services
+from .deployment import ACCEL_PREFIX
 from .forms import ConsentForm, VoteForm
 from .models import Participant, Stimulus, Study, System
 from .ratelimit import rate_limited
@@ -220,6 +221,10 @@ def continue_after_break(request: HttpRequest, token: str) -> HttpResponse:
 def stimulus_image(request: HttpRequest, token: str) -> HttpResponse:
     """A stimulus by its opaque token: no name, date or validator that could tell systems apart."""
     stim = get_object_or_404(Stimulus.objects.only("path", "content_type"), token=token)
+    if settings.X_ACCEL_REDIRECT:  # nginx sends the file from its internal location (colorstudy.deployment)
+        response = HttpResponse(content_type=stim.content_type)
+        response["X-Accel-Redirect"] = ACCEL_PREFIX + stim.path  # nginx adds the stimulus headers there
+        return response
     try:
         data = (Path(settings.MEDIA_ROOT) / stim.path).read_bytes()
     except OSError:
