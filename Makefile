@@ -61,8 +61,8 @@ bench: venv
 	$(BIN)/python bench/train_throughput.py
 	$(BIN)/python bench/inference.py
 	$(BIN)/python bench/scale.py
-	$(BIN)/python bench/load.py
-	$(BIN)/python bench/load.py --database-url postgres://postgres@127.0.0.1:5432/test
+	$(BIN)/python bench/load.py --database sqlite
+	$(BIN)/python bench/load.py --database postgresql
 
 LFW ?= ../shared/data/lfw-deepfunneled
 CC  := $(BIN)/python -m colorcore

@@ -5,15 +5,17 @@ Views call these functions and only translate their outcomes into HTTP.
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from . import hotpath
 from .models import Participant, Study, System, Trial, Vote
 
 logger = logging.getLogger(__name__)
@@ -174,9 +176,17 @@ _SHOWN = ("pk", "position", "left__token", "left__width", "left__height", "left_
           "right__token", "right__width", "right__height", "right__system_id")
 
 
+@functools.cache
+def _unanswered(n: int):
+    def build(participant_id) -> QuerySet:
+        return Trial.objects.filter(participant_id=participant_id, vote__isnull=True).order_by("position").values_list(*_SHOWN)[:n]
+
+    return build
+
+
 def next_trials(participant: Participant, n: int = 2) -> list[ShownTrial]:
     """The first ``n`` trials without a vote: the current one (where a participant resumes) and the next."""
-    rows = participant.trials.filter(vote__isnull=True).order_by("position").values_list(*_SHOWN)[:n]
+    rows = hotpath.rows(f"unanswered_{n}", _unanswered(n), participant.pk)
     return [ShownTrial(r[0], r[1], ShownStimulus(*r[2:6]), ShownStimulus(*r[6:10])) for r in rows]
 
 

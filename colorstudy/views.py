@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import services
+from . import hotpath, services
 from .deployment import ACCEL_PREFIX
 from .forms import ConsentForm, VoteForm
 from .models import Participant, Stimulus, Study, System
@@ -79,10 +79,9 @@ def open_link(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _participant(token: str) -> Participant:
-    try:
-        participant = Participant.objects.select_related("study").get(token=token)
-    except Participant.DoesNotExist:
-        raise Http404("no such participant") from None
+    participant = hotpath.participant(token)
+    if participant is None:
+        raise Http404("no such participant")
     if participant.study.status == Study.Status.DRAFT:
         raise Http404("no such participant")
     return participant

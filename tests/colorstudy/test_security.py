@@ -77,3 +77,14 @@ def test_the_limit_is_a_setting(django_user_model):
     attempt(client, "a")
     attempt(client, "b")
     assert attempt(client, "c").status_code == 429
+
+
+def test_a_locked_account_is_unlocked_by_name_and_other_lockouts_stay(django_user_model):
+    django_user_model.objects.create_superuser("researcher", password="the-right-one-123")
+    for n in range(5):
+        attempt(Client(), f"guess-{n}", address="10.0.0.9")  # locks the account (and this address)
+        attempt(Client(), "pw", username=f"user{n}", address="10.0.0.8")  # another guesser, other names
+    assert attempt(Client(), "the-right-one-123", address="10.0.0.3").status_code == 429  # the account is locked
+    call_command("axes_reset_username", "researcher", verbosity=0)
+    assert attempt(Client(), "the-right-one-123", address="10.0.0.3").status_code == 302  # its owner gets in
+    assert attempt(Client(), "pw", username="user9", address="10.0.0.8").status_code == 429  # the other guesser does not
