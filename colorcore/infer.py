@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ class Colorizer:
     precision: str = "fp32"  # what the network runs in: fp32, bf16, fp16 or int8
     engine: Any = None  # another engine's ab(lightness) (colorcore.engines), or None for torch
     engine_name: str = "torch"
+    selection: Any = None  # how engine auto chose (colorcore.selection.Selection), when it did
 
 
     def ab(self, rgb: torch.Tensor) -> torch.Tensor:
@@ -92,6 +94,7 @@ def _to_tensor(im: Image.Image) -> torch.Tensor:
 
 
 INFERENCE_PRECISIONS = (*PRECISIONS, "int8")
+ENGINE_CHOICES = ("torch", "onnxruntime", "auto")  # auto: colorcore.selection
 CALIBRATION_IMAGES = 16
 
 
@@ -106,8 +109,10 @@ def load_colorizer(spec: str, device: str = "auto", precision: str = "auto", tem
     """
     from .engines import ENGINES
 
+    if engine == "auto":
+        raise ColorcoreError("engine auto measures the engines on photos: use colorize_path or auto_colorizer")
     if engine not in ENGINES:
-        raise ColorcoreError(f"engine must be one of {ENGINES}, got {engine!r}")
+        raise ColorcoreError(f"engine must be one of {(*ENGINES, 'auto')}, got {engine!r}")
     if precision not in INFERENCE_PRECISIONS:
         raise ColorcoreError(f"precision must be one of {INFERENCE_PRECISIONS}, got {precision!r}")
     if engine == "onnxruntime":
@@ -141,6 +146,11 @@ def load_colorizer(spec: str, device: str = "auto", precision: str = "auto", tem
 
 
 def _onnx_colorizer(spec: str, precision: str, temperature: float | None, method: str) -> Colorizer:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        raise ColorcoreError("engine onnxruntime needs its package: pip install onnxruntime==1.32.0 "
+                             "(or choose --engine torch)") from None
     from .engines import onnx_engine
 
     colorizer = load_colorizer(spec, "cpu", "fp32", temperature, method)
@@ -207,6 +217,7 @@ def calibration_images(files: list[Path], n: int = CALIBRATION_IMAGES) -> list[I
 class ColorizeResult:
     written: list[Path] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    engine: str = ""  # what ran, e.g. "torch int8", and how engine auto chose it
 
 
 def colorize_path(spec: str | Colorizer, source: Path, output: Path, batch_size: int = 8, precision: str = "auto",
@@ -221,27 +232,70 @@ def colorize_path(spec: str | Colorizer, source: Path, output: Path, batch_size:
     if isinstance(spec, Colorizer):
         colorizer = spec
     else:
-        calibration = calibration_images(files) if precision == "int8" else None
-        colorizer = load_colorizer(spec, precision=precision, temperature=temperature, calibration=calibration,
-                                   engine=engine)
+        colorizer = _colorizer_for(spec, files, precision, temperature, engine)
     root = source if source.is_dir() else source.parent
-    result = ColorizeResult()
+    result = ColorizeResult(engine=f"{colorizer.engine_name} {colorizer.precision}"
+                            + (f" ({colorizer.selection.describe()})" if colorizer.selection else ""))
     show = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(total=len(files), disable=not show, unit="img", desc="colorizing")
-    for start in range(0, len(files), batch_size):
-        batch, paths = [], []
-        for path in files[start : start + batch_size]:
-            try:
-                batch.append(load_rgb(path))
-                paths.append(path)
-            except DataError as exc:
-                logger.warning("skipping %s", exc)
-                result.skipped.append(str(exc))
-        for path, im in zip(paths, colorizer.colorize(batch) if batch else [], strict=True):
-            target = (output / path.relative_to(root)).with_suffix(".png")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            im.save(target)
-            result.written.append(target)
-        bar.update(len(files[start : start + batch_size]))
+    batches = [files[start : start + batch_size] for start in range(0, len(files), batch_size)]
+
+    def save(path: Path, im: Image.Image) -> Path:
+        target = (output / path.relative_to(root)).with_suffix(".png")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        im.save(target)
+        return target
+
+    # Decoding the next batch and encoding the last one's PNGs run in threads (Pillow releases the
+    # GIL) while the network works on the current batch: the network's time is what is left.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        loading = pool.submit(_load_batch, batches[0]) if batches else None
+        saving: list = []
+        for index in range(len(batches)):
+            (batch, paths, skipped) = loading.result()
+            if index + 1 < len(batches):
+                loading = pool.submit(_load_batch, batches[index + 1])
+            result.skipped.extend(skipped)
+            for path, im in zip(paths, colorizer.colorize(batch) if batch else [], strict=True):
+                saving.append(pool.submit(save, path, im))
+            bar.update(len(batches[index]))
+        result.written.extend(f.result() for f in saving)
     bar.close()
     return result
+
+
+def _load_batch(paths: list[Path]) -> tuple[list[Image.Image], list[Path], list[str]]:
+    """(images, their paths, the unreadable ones' messages): unreadable files are skipped with a warning."""
+    images, kept, skipped = [], [], []
+    for path in paths:
+        try:
+            images.append(load_rgb(path))
+            kept.append(path)
+        except DataError as exc:
+            logger.warning("skipping %s", exc)
+            skipped.append(str(exc))
+    return images, kept, skipped
+
+
+def _colorizer_for(spec: str, files: list[Path], precision: str, temperature: float | None, engine: str) -> Colorizer:
+    """The colorizer ``colorize`` runs: int8 calibrates on the first input photos; ``engine="auto"``
+    takes the fastest accurate engine for this model and CPU (colorcore.selection)."""
+    if engine == "auto":
+        return auto_colorizer(spec, calibration_images(files, CALIBRATION_IMAGES + 8), precision, temperature)
+    calibration = calibration_images(files) if precision == "int8" else None
+    return load_colorizer(spec, precision=precision, temperature=temperature, calibration=calibration, engine=engine)
+
+
+def auto_colorizer(spec: str, photos: list[Image.Image], precision: str = "auto", temperature: float | None = None) -> Colorizer:
+    """The colorizer of ``engine="auto"``: measured (once per model and CPU) on ``photos``."""
+    from .selection import choose_engine, split_photos
+
+    if precision != "auto":
+        raise ColorcoreError(f"engine auto chooses the precision too; drop --precision {precision} or name an engine")
+    selection = choose_engine(spec, photos, temperature)
+    logger.info("%s", selection.describe())
+    calibration = split_photos(photos)[0] if selection.precision == "int8" else None
+    colorizer = load_colorizer(spec, precision=selection.precision, temperature=temperature, calibration=calibration,
+                               engine=selection.engine)
+    colorizer.selection = selection
+    return colorizer

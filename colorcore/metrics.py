@@ -44,14 +44,20 @@ def colorfulness(rgb: torch.Tensor) -> float:
 
 
 def evaluate(spec: str, data: Path, split: str = "test", size: int = 256, limit: int | None = None,
-             temperature: float | None = None, precision: str = "auto", seed: int | None = None) -> dict:
+             temperature: float | None = None, precision: str = "auto", seed: int | None = None,
+             engine: str = "torch") -> dict:
     """Metrics of a model and of the gray baseline on the color images of one split (by person)."""
-    from .infer import calibration_images, load_colorizer
+    from .infer import CALIBRATION_IMAGES, auto_colorizer, calibration_images, load_colorizer
 
     data = Path(data)
-    # int8 calibrates on training photos, never on the ones it is measured on.
-    calibration = calibration_images(split_files(data, seed or 0)["train"]) if precision == "int8" else None
-    colorizer = load_colorizer(spec, precision=precision, temperature=temperature, calibration=calibration)
+    # int8 calibrates, and engine auto measures, on training photos, never on the ones scored here.
+    train = split_files(data, seed or 0)["train"]
+    if engine == "auto":
+        colorizer = auto_colorizer(spec, calibration_images(train, CALIBRATION_IMAGES + 8), precision, temperature)
+    else:
+        calibration = calibration_images(train) if precision == "int8" else None
+        colorizer = load_colorizer(spec, precision=precision, temperature=temperature, calibration=calibration,
+                                   engine=engine)
     if split == "all":
         files = list_images(data)
     else:
@@ -90,6 +96,8 @@ def evaluate(spec: str, data: Path, split: str = "test", size: int = 256, limit:
         "model": spec,
         "temperature": colorizer.temperature if colorizer.config.head == "classification" else None,
         "split": split,
+        "engine": colorizer.engine_name,
+        "precision": colorizer.precision,
         "images": len(curves["model"]),
         "skipped_gray": skipped_gray,
         "skipped_unreadable": skipped_bad,

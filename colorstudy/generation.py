@@ -56,6 +56,7 @@ class StudyOptions:
     catch_max_fail_rate: float = 0.5
     ground_truth: Path | None = None
     images: Path | None = None  # source photos for systems given as models
+    engine: str = "torch"  # how those are colorized: torch, onnxruntime or auto (colorcore.infer)
     title: str = ""
     question: str = "Which of these two images looks more realistic?"
     instructions: str = ""
@@ -239,7 +240,7 @@ def _system_folder(spec: SystemSpec, opts: StudyOptions, scratch: Path, progress
     out = scratch / spec.name
     progress(f"colorizing {opts.images} with {spec.model} for system {spec.name!r}")
     try:
-        colorize_path(spec.model, opts.images, out)
+        colorize_path(spec.model, opts.images, out, engine=opts.engine)
     except ColorcoreError as exc:
         raise GenerationError(f"system {spec.name!r}: {exc}") from None
     return out

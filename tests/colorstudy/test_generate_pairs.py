@@ -227,3 +227,26 @@ def test_a_command_before_migrate_says_so_in_one_line(tmp_path):
         assert proc.returncode == 1
         assert line.startswith(f"CommandError: the database ({tmp_path / 'fresh' / 'colorstudy.sqlite3'}) is not set up")
         assert line.endswith("run `python manage.py migrate` first")
+
+
+def test_a_model_system_is_colorized_with_the_engine_asked_for(system_folders, tmp_path):
+    import shutil
+
+    from colorcore.infer import ENGINE_CHOICES
+    from colorstudy.management.commands.generate_pairs import ENGINES
+    from colorstudy.models import System
+
+    from ..conftest import FIXTURES, TEST_PHOTOS
+
+    assert ENGINES == ENGINE_CHOICES  # the command's copy of colorcore's choices
+    model = tmp_path / "ce.pt"
+    shutil.copy(FIXTURES / "models" / "cross-entropy-w025.pt", model)
+    call_command(
+        "generate_pairs", "--study", "auto", "--system", f"ours=model:{model}", "--engine", "auto",
+        "--system", f"muted={system_folders['muted']}", "--images", str(TEST_PHOTOS), "--participants", "2",
+        "--trials", "4", stdout=io.StringIO(),
+    )
+    assert System.objects.get(study__slug="auto", name="ours").stimuli.count() == 12
+    assert (tmp_path / "ce.pt.engines.json").exists()  # engine auto measured the model on the photos
+    with pytest.raises(CommandError, match="invalid choice: 'openvino'"):
+        call_command("generate_pairs", "--study", "x", "--engine", "openvino", "--participants", "1", "--trials", "1")

@@ -15,8 +15,10 @@ DEFAULTS = {
     "question": "Which of these two images looks more realistic?", "instructions": "", "completion_url": "",
     "size": 256, "draft": False, "exposure_ms": None, "break_every": None, "turing": False,
     "min_viewport_width": None, "target_completes": None, "abandon_after_minutes": None,
-    "practice_trials": 0,
+    "practice_trials": 0, "engine": "torch",
 }
+# colorcore.infer.ENGINE_CHOICES, written out so that parsing this command never loads torch (tested).
+ENGINES = ("torch", "onnxruntime", "auto")
 REQUIRED = ("study", "participants", "trials")
 
 
@@ -40,6 +42,8 @@ class Command(BaseCommand):
         parser.add_argument("--catch-max-fail-rate", type=float, help="exclusion threshold (default 0.5)")
         parser.add_argument("--ground-truth", type=Path, help="folder of the real photos (for catch trials)")
         parser.add_argument("--images", type=Path, help="photos to colorize for systems given as models")
+        parser.add_argument("--engine", choices=ENGINES,
+                            help="how systems given as models are colorized (colorcore colorize --engine; default torch)")
         parser.add_argument("--title")
         parser.add_argument("--question")
         parser.add_argument("--instructions")

@@ -1,0 +1,90 @@
+"""engine auto: the fastest engine within 2 ab units of fp32, measured once per model and CPU."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from colorcore.data import list_images
+from colorcore.errors import ColorcoreError
+from colorcore.infer import auto_colorizer, calibration_images, colorize_path, load_colorizer
+from colorcore.selection import TOLERANCE, Candidate, choose_engine, cpu_signature, pick, split_photos
+
+from ..conftest import FIXTURES, ROOT
+
+FACES = FIXTURES / "lfw-test-sample"
+
+
+@pytest.fixture(scope="module")
+def faces() -> list[Image.Image]:
+    return calibration_images(list_images(FACES), 12)
+
+
+@pytest.fixture
+def model(tmp_path):
+    path = tmp_path / "ce.pt"  # a copy: the choice is cached beside the model
+    shutil.copy(FIXTURES / "models" / "cross-entropy-w025.pt", path)
+    return path
+
+
+def test_the_fastest_candidate_over_the_tolerance_is_passed_over():
+    measured = [Candidate("torch", "fp32", 500.0, 0.0), Candidate("torch", "int8", 240.0, TOLERANCE + 0.5),
+                Candidate("onnxruntime", "fp32", 480.0, 0.01), Candidate("torch", "bf16", note="left out: emulated")]
+    assert (pick(measured).engine, pick(measured).precision) == ("onnxruntime", "fp32")
+    assert not measured[1].accepted and not measured[3].accepted
+
+
+def test_held_out_photos_are_never_calibration_photos(faces):
+    calibration, held = split_photos(faces)
+    assert len(held) == 4 and len(calibration) == 8
+    assert not {id(im) for im in held} & {id(im) for im in calibration}
+
+
+def test_auto_measures_real_photos_once_then_reads_its_cache_beside_the_model(model, faces):
+    first = choose_engine(str(model), faces)
+    assert not first.cached and first.cpu == cpu_signature()
+    by_name = {(c.engine, c.precision): c for c in first.candidates}
+    assert by_name[("torch", "fp32")].delta_ab == 0.0
+    assert by_name[("onnxruntime", "fp32")].delta_ab < 0.01  # the same network, another engine
+    if "avx2" in first.cpu:
+        assert by_name[("torch", "int8")].delta_ab is not None  # measured, whichever side of 2 it falls
+    chosen = by_name[(first.engine, first.precision)]
+    assert chosen.accepted and all(chosen.ms_per_image <= c.ms_per_image for c in first.candidates if c.accepted)
+    cache = json.loads((model.parent / "ce.pt.engines.json").read_text())
+    assert len(cache) == 1 and next(iter(cache.values()))["engine"] == first.engine
+    again = choose_engine(str(model), faces)
+    assert again.cached and (again.engine, again.precision) == (first.engine, first.precision)
+    colder = choose_engine(str(model), faces, temperature=0.38)  # another decoding is another model
+    assert not colder.cached and len(json.loads((model.parent / "ce.pt.engines.json").read_text())) == 2
+
+
+def test_the_auto_colorizer_runs_what_was_chosen(model, faces):
+    colorizer = auto_colorizer(str(model), faces)
+    assert (colorizer.engine_name, colorizer.precision) == (colorizer.selection.engine, colorizer.selection.precision)
+    out = colorizer.colorize(faces[:2])
+    assert [im.size for im in out] == [im.size for im in faces[:2]]
+
+
+def test_colorize_with_engine_auto_says_what_ran_and_skips_unreadable_files(model, tmp_path):
+    photos = tmp_path / "in"
+    shutil.copytree(FACES, photos)
+    (photos / "broken.jpg").write_bytes(b"not a jpeg")
+    result = colorize_path(str(model), photos, tmp_path / "out", engine="auto", progress=False)
+    assert len(result.written) == len(list_images(FACES)) and len(result.skipped) == 1
+    assert "broken.jpg" in result.skipped[0]
+    assert result.engine.split(" (")[0] in {"torch fp32", "onnxruntime fp32", "torch int8", "torch bf16"}
+    assert "engine auto on" in result.engine
+
+
+def test_engine_auto_refuses_a_fixed_precision_and_an_unknown_engine_is_named(model, faces):
+    with pytest.raises(ColorcoreError, match="engine auto chooses the precision too; drop --precision int8"):
+        auto_colorizer(str(model), faces, precision="int8")
+    with pytest.raises(ColorcoreError, match="engine must be one of"):
+        load_colorizer(str(model), engine="openvino")
+    done = subprocess.run([sys.executable, "-m", "colorcore", "colorize", "--model", str(model), "--input", str(FACES),
+                           "--output", "/tmp/unused", "--engine", "openvino"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 2 and "invalid choice: 'openvino' (choose from 'torch', 'onnxruntime', 'auto')" in done.stderr
