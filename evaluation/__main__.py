@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from .power import plan_study
 from .quality import participant_review
 from .render import FORMATS, render, save_jod_chart
 from .report import build_report
+from .sequential import PRIMARY, SPENDING, design
 from .votes import VoteTableError, load_votes
 
 
@@ -90,8 +92,24 @@ def main(argv: list[str] | None = None) -> int:
     plan.add_argument("--alternative", choices=("two-sided", "greater", "less"), default="two-sided")
     plan.add_argument("--votes-per-participant", type=int)
     plan.add_argument("--icc", type=float, default=0.0, help="intra-participant correlation of choices")
+    plan.add_argument("--looks", type=int, help="a group-sequential design with this many equally spaced looks")
+    plan.add_argument("--spending", choices=SPENDING, default="obf",
+                      help="alpha spending: obf (O'Brien-Fleming-like), pocock (Pocock-like), power (alpha t^rho)")
+    plan.add_argument("--rho", type=float, default=1.0, help="the power family's exponent (--spending power)")
+    plan.add_argument("--futility", action="store_true", help="add non-binding futility bounds (beta spending)")
+    plan.add_argument("--primary", choices=PRIMARY, default="participant", help="the analysis at each look")
+    plan.add_argument("--format", choices=("text", "json"), default="text")
     args = parser.parse_args(argv)
     try:
+        if args.command == "plan" and args.looks:
+            seq = design(args.effect, args.looks, args.alpha, args.power, args.spending, args.rho,
+                         args.votes_per_participant, args.icc, args.futility, args.primary)
+            if args.format == "json":
+                data = {"boundaries": list(seq.efficacy), **seq.to_dict()}
+                sys.stdout.write(json.dumps(data, indent=2) + "\n")
+            else:
+                sys.stdout.write(seq.describe() + "\n")
+            return 0
         if args.command == "plan":
             p = plan_study(args.effect, args.alpha, args.power, args.alternative, args.votes_per_participant, args.icc)
             lines = [
