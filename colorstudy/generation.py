@@ -73,6 +73,8 @@ class StudyOptions:
     target_completes: int | None = None  # the open link closes after this many finished participants
     abandon_after_minutes: int | None = None  # unfinished lists idle this long go to newcomers
     practice_trials: int = 0  # shown first with feedback, on images kept out of the study
+    # A group-sequential plan: {"looks": 5, "spending": "obf", ...} (the options of sequential_plan)
+    sequential: dict | None = None
     config: dict = field(default_factory=dict)
 
 
@@ -88,6 +90,8 @@ def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.
     existing = Study.objects.filter(slug=opts.slug).first()
     if existing is not None:
         if opts.add_participants:
+            if existing.sequential_plan:
+                raise GenerationError(f"study {opts.slug!r} has a sequential plan: its participants are fixed with it")
             return _add_participants(existing, opts)
         has_votes = Vote.objects.filter(trial__participant__study=existing).exists()
         if not opts.replace:
@@ -97,6 +101,7 @@ def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.
             )
         if has_votes:
             raise GenerationError(f"study {opts.slug!r} has votes; it is never rebuilt (use --add-participants)")
+    plan = sequential_plan(opts) if opts.sequential else None
     if opts.add_participants and existing is None:
         raise GenerationError(f"--add-participants: there is no study {opts.slug!r}")
     if opts.participants < 1 or opts.trials < 1:
@@ -156,7 +161,9 @@ def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.
                     "exposure_ms": opts.exposure_ms,
                     "break_every": opts.break_every,
                     "min_viewport_width": opts.min_viewport_width,
-                    "target_completes": opts.target_completes,
+                    # A sequential study ends at its plan's maximum of completed participants.
+                    "target_completes": opts.target_completes or (plan.participants if plan else None),
+                    "sequential": plan.to_dict() if plan else None,
                     "abandon_after_minutes": opts.abandon_after_minutes,
                     "practice_trials": opts.practice_trials,
                     "systems": {s.name: s.location for s in opts.systems},
@@ -190,6 +197,30 @@ def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.
                 study, used, names, catch_pool, n_catch, first_slot=0, count=opts.participants, turing=opts.turing
             )
     return GenerationResult(study, created, len(used), skipped)
+
+
+SEQUENTIAL_KEYS = ("looks", "spending", "rho", "alpha", "futility", "effect", "power", "primary", "icc")
+
+
+def sequential_plan(opts: StudyOptions):
+    """The study's group-sequential plan (evaluation.sequential.fixed_plan): its maximum is the
+    number of participant lists, its looks count completed participants."""
+    from evaluation.sequential import fixed_plan
+
+    spec = dict(opts.sequential)
+    unknown = set(spec) - set(SEQUENTIAL_KEYS)
+    if unknown:
+        raise GenerationError(f"unknown sequential setting {sorted(unknown)[0]!r}; known: {', '.join(SEQUENTIAL_KEYS)}")
+    compared = [s for s in opts.systems]
+    if opts.turing or len(compared) != 2:
+        raise GenerationError("a sequential plan compares exactly two systems (not a Turing study)")
+    looks = spec.pop("looks", 5)
+    if isinstance(looks, str):
+        looks = [int(n) for n in looks.split(",")] if "," in looks else int(looks)
+    try:
+        return fixed_plan(opts.participants, looks, votes_per_participant=opts.trials, **spec)
+    except (TypeError, ValueError) as exc:
+        raise GenerationError(f"sequential plan: {exc}") from None
 
 
 def unmatched_names(listing: dict[str, dict[str, Path]], common: list[str], show: int = 3) -> list[str]:

@@ -80,6 +80,11 @@ class Study(models.Model):
         """A pause screen after every this many trials."""
         return self._config_int("break_every")
 
+    @property
+    def sequential_plan(self) -> dict | None:
+        """The group-sequential plan fixed at generation (evaluation.sequential.SequentialPlan.to_dict), or None."""
+        return self.config.get("sequential") or None
+
 
 class System(models.Model):
     """A colorization method compared in a study. Its name never reaches a participant."""
@@ -209,3 +214,35 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trial}: {self.side}"
+
+
+class Look(models.Model):
+    """One interim (or the final) analysis of a sequential study, taken when the plan's number of
+    participants have finished. The unique constraint makes two finishing participants at the same
+    moment record it once."""
+
+    class Decision(models.TextChoices):
+        CONTINUE = "continue", "Continue"
+        EFFICACY = "efficacy", "Stop: a preference"
+        FUTILITY = "futility", "Stop: futility"
+        NO_PREFERENCE = "no preference", "Last look: no preference shown"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="looks")
+    number = models.PositiveIntegerField(help_text="1 for the first look.")
+    participants = models.PositiveIntegerField(help_text="Completed participants analysed: the first ones to finish.")
+    z = models.FloatField(null=True)
+    share = models.FloatField(null=True, help_text="Mean share of votes for the first compared system.")
+    std_error = models.FloatField(null=True)
+    decision = models.CharField(max_length=20, choices=Decision.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study", "number"]
+        constraints = [models.UniqueConstraint(fields=["study", "number"], name="look_once_per_number")]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug} look {self.number}: {self.decision}"
+
+    @property
+    def stops(self) -> bool:
+        return self.decision != self.Decision.CONTINUE

@@ -248,8 +248,16 @@ def trials_of(participant: Participant) -> int:
 
 
 def quota_reached(study: Study) -> bool:
+    """Newcomers are turned away: the target of finished participants is reached, or a look of the
+    sequential plan stopped the study (the same message: the result must not reach participants)."""
     target = study.target_completes
-    return bool(target) and study.participants.filter(finished_at__isnull=False).count() >= target
+    if target and study.participants.filter(finished_at__isnull=False).count() >= target:
+        return True
+    if study.sequential_plan:
+        from .sequential import accepting_newcomers
+
+        return not accepting_newcomers(study)
+    return False
 
 
 def _take_over_abandoned(study: Study, now) -> Participant | None:
@@ -340,6 +348,7 @@ def record_vote(participant: Participant, position: int, side: str, response_ms:
             raise VoteRefused(404, f"this participant has no trial {position}")
         raise VoteRefused(409, f"trial {position} is not the current trial")
     chosen = current.left if side == Vote.Side.LEFT else current.right
+    finished = 0
     try:
         with transaction.atomic():
             Vote.objects.create(
@@ -347,13 +356,28 @@ def record_vote(participant: Participant, position: int, side: str, response_ms:
                 displayed_ms=displayed_ms,
             )
             if position >= trials_of(participant):
-                Participant.objects.filter(pk=participant.pk, finished_at__isnull=True).update(
+                finished = Participant.objects.filter(pk=participant.pk, finished_at__isnull=True).update(
                     finished_at=timezone.now()
                 )
     except IntegrityError:
         # A concurrent request stored a vote for this trial first: its choice stands.
         return _same_or_conflict(Vote.objects.get(trial_id=current.pk), side)
+    if finished:
+        _after_finish(participant)
     return VoteOutcome.STORED
+
+
+def _after_finish(participant: Participant) -> None:
+    """A participant has just finished: a sequential study takes the looks now due. The vote is
+    stored whatever happens here; a look that fails is taken when the next participant finishes."""
+    if not participant.study.sequential_plan:
+        return
+    from .sequential import after_finish
+
+    try:
+        after_finish(participant)
+    except Exception:
+        logger.exception("study %s: the sequential look failed; it is retried at the next finish", participant.study.slug)
 
 
 def _same_or_conflict(existing: Vote, side: str) -> VoteOutcome:
@@ -365,7 +389,8 @@ def _same_or_conflict(existing: Vote, side: str) -> VoteOutcome:
 def finish(participant: Participant) -> None:
     """Mark a participant who answered everything as finished (idempotent)."""
     if participant.finished_at is None and not participant.trials.filter(vote__isnull=True).exists():
-        Participant.objects.filter(pk=participant.pk, finished_at__isnull=True).update(finished_at=timezone.now())
+        if Participant.objects.filter(pk=participant.pk, finished_at__isnull=True).update(finished_at=timezone.now()):
+            _after_finish(participant)
         participant.refresh_from_db(fields=["finished_at"])
 
 

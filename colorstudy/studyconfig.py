@@ -26,6 +26,14 @@ Example::
 
     [breaks]
     every = 20             # a pause screen every 20 trials
+
+    [sequential]           # stop early when the answer is in (two systems; fixed once votes exist)
+    looks = 5              # equally spaced, or a list of completed-participant counts
+    spending = "obf"       # "obf" (O'Brien-Fleming-like), "pocock", or "power" with rho = ...
+    alpha = 0.05
+    futility = true        # non-binding futility bounds, powered for
+    effect = 0.58          # ... this share
+    primary = "participant"  # or "mixed": the analysis at each look
 """
 from __future__ import annotations
 
@@ -64,6 +72,11 @@ def load_study_config(path: Path) -> dict:
     options["system"] = [
         f"{name}={value if str(value).startswith('model:') else base / str(value)}" for name, value in systems.items()
     ]
+    sequential = data.pop("sequential", None)
+    if sequential is not None:
+        if not isinstance(sequential, dict):
+            raise GenerationError(f"{path}: [sequential] must be a table (looks, spending, alpha, futility, effect, ...)")
+        options["sequential"] = sequential
     flat = {}
     for key, value in data.items():
         if isinstance(value, dict):

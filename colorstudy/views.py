@@ -241,7 +241,12 @@ def status_page(request: HttpRequest, slug: str) -> HttpResponse:
     total = sum(n for _, n in status.tallies)
     bars = [(name, n, round(100 * n / total, 1) if total else 0.0) for name, n in status.tallies]
     open_url = request.build_absolute_uri(f"/study/{study.slug}/")
-    context = {"study": study, "status": status, "bars": bars, "open_url": open_url, "design": design_rows(study)}
+    context = {"study": study, "status": status, "bars": bars, "open_url": open_url, "design": design_rows(study),
+               "sequential": None}
+    if study.sequential_plan:
+        from .sequential import status as sequential_status
+
+        context["sequential"] = sequential_status(study)
     return render(request, "colorstudy/status.html", context)
 
 

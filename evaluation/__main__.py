@@ -57,6 +57,19 @@ def report_arguments(options: dict) -> dict:
     }
 
 
+def _read_plan(path: str) -> dict:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a sequential plan is a JSON object with participants, looks and boundaries")
+    sequential = data.get("sequential")
+    if isinstance(sequential, dict) and "plan" in sequential:  # a report's json: its plan
+        return sequential["plan"]
+    return data
+
+
 def write_output(content: str, output: str | None) -> None:
     if output:
         with open(output, "w", encoding="utf-8") as fh:
@@ -70,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("report", help="analyze a vote table (the CSV of export_votes)")
     rep.add_argument("votes", help="CSV file, one row per vote")
+    rep.add_argument("--plan", help="the study's sequential plan (JSON, as `plan --format json` writes it): its "
+                                    "decision with the stage-wise p-value and interval")
     add_report_options(rep)
     scale = sub.add_parser("scale", help="the JOD scale alone, as pwcmp gives it, with a plot")
     scale.add_argument("votes", help="CSV file: the project's vote table or pwcmp's long format")
@@ -143,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             study=args.votes,
             max_fail_rate=0.5 if args.max_fail_rate is None else args.max_fail_rate,
             order=args.systems,
+            sequential=_read_plan(args.plan) if args.plan else None,
             **report_arguments(vars(args)),
         )
         write_output(render(report, args.format), args.output)

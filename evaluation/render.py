@@ -15,7 +15,7 @@ import math
 import pandas as pd
 
 from .jod import SIGMA, JODResult
-from .report import Comparison, Report, significance_matrix
+from .report import Comparison, Report, _p, significance_matrix
 
 FORMATS = ("text", "markdown", "csv", "json", "html")
 
@@ -131,8 +131,30 @@ def _header(report: Report) -> str:
             f"{'' if report.n_participants == 1 else 's'}, {len(report.systems)} systems, alpha {report.alpha}")
 
 
+def sequential_lines(report: Report) -> list[str]:
+    """The sequential plan and its decision, in plain sentences (every format starts with them)."""
+    seq = report.sequential
+    if seq is None:
+        return []
+    lines = seq.plan.describe().splitlines()
+    last = seq.final
+    if last is not None:
+        where = (f"stopped at look {last.look} of {len(seq.plan.looks)} ({last.participants} participants)" if last.stopped
+                 else f"look {last.look} of {len(seq.plan.looks)} ({last.participants} participants), no bound crossed")
+        leader, share = (seq.a, last.estimate) if last.estimate >= 0.5 else (seq.b, 1 - last.estimate)
+        low, high = sorted((last.low, last.high) if leader == seq.a else (1 - last.high, 1 - last.low))
+        lines.append(f"Decision: {where}: {seq.verdict()}. z = {last.z:+.3f}, p = {_p(last.pvalue)} (stage-wise "
+                     f"ordering: the looks are accounted for); {leader} chosen in {share:.1%} of the votes (median-"
+                     f"unbiased), {last.level:.0%} CI {low:.1%} to {high:.1%}.")
+    else:
+        lines.append(f"Decision: {seq.verdict()}.")
+    return lines
+
+
 def text(report: Report) -> str:
     out = [f"Study: {report.study or '(vote table)'}   {_header(report)}", ""]
+    if report.sequential is not None:
+        out += ["== Sequential plan ==", *sequential_lines(report), ""]
     out += [f"Note: {n}" for n in report.notes] + ([""] if report.notes else [])
     if not report.comparisons:
         out += ["No regular votes to compare" + (" after the exclusions below." if report.excluded else "."), ""]
@@ -172,6 +194,8 @@ def _by_image_text(report: Report) -> list[str]:
 
 def markdown(report: Report) -> str:
     out = [f"# Preference study: {report.study or 'vote table'}", "", _header(report) + ".", ""]
+    if report.sequential is not None:
+        out += ["## Sequential plan", "", *(f"    {line}" if line.startswith("  ") else line for line in sequential_lines(report)), ""]
     out += [f"> Note: {n}" for n in report.notes] + ([""] if report.notes else [])
     if len(report.systems) > 2 and report.jod is not None:
         out += ["## Ranking", "", _md_table(ranking_table(report)), "", _scale_caption(report), ""]
@@ -271,10 +295,26 @@ def _scale_rows(result, key: str = "jod") -> list[dict]:
             for r in result.table().itertuples()]
 
 
+def _sequential_dict(report: Report) -> dict | None:
+    seq = report.sequential
+    if seq is None:
+        return None
+    last = seq.final
+    looks = [{"look": r.look, "participants": r.participants, "z": r.z, "decision": r.decision} for r in seq.looks]
+    out = {"plan": seq.plan.to_dict(), "share_of": seq.a, "looks": looks, "verdict": seq.verdict(),
+           "stopped_at": {"look": last.look, "participants": last.participants, "decision": last.decision}
+           if last is not None and last.stopped else None}
+    if last is not None:
+        out.update(z=last.z, pvalue=_num(last.pvalue), estimate=_num(last.estimate), low=_num(last.low),
+                   high=_num(last.high), naive_pvalue=_num(last.naive_pvalue), level=last.level)
+    return out
+
+
 def to_dict(report: Report) -> dict:
     matrix = significance_matrix(report) if report.comparisons else pd.DataFrame()
     return {
         "study": report.study,
+        "sequential": _sequential_dict(report),
         "alpha": report.alpha,
         "votes": report.n_votes,
         "participants": report.n_participants,
@@ -424,6 +464,9 @@ def html(report: Report) -> str:
         f"<h1>Preference study: {esc(report.study or 'vote table')}</h1>",
         f"<p>{esc(_header(report))}.</p>",
     ]
+    if report.sequential is not None:
+        parts.append("<h2>Sequential plan</h2>")
+        parts.extend(f"<p>{esc(line)}</p>" for line in sequential_lines(report))
     parts += [f"<p class='note'>{esc(n)}</p>" for n in report.notes]
     if report.jod is not None and len(report.systems) > 2:
         parts.append("<h2>Ranking</h2>")

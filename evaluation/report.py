@@ -33,7 +33,8 @@ from .preference import (
     side_bias,
 )
 from .ranking import BradleyTerryResult, bradley_terry, holm
-from .votes import load_votes, oriented, system_pairs, votes_by_pair
+from .sequential import LookResult, SequentialPlan, completed_order, replay
+from .votes import load_votes, oriented, pair_votes, system_pairs, votes_by_pair
 
 MANY_SYSTEMS = 6  # above this many systems the report leads with the ranking and leaves per-pair tables to the detail
 
@@ -125,6 +126,41 @@ def conclude(c: Comparison, alpha: float, several: bool) -> Conclusion:
     return Conclusion(c.leader, c.other, level, against)
 
 
+@dataclass(frozen=True)
+class SequentialSummary:
+    """A sequential study's plan replayed on its votes: every look taken, the last one decides."""
+
+    plan: SequentialPlan
+    a: str  # the plan's shares are of votes for this system
+    b: str
+    looks: list[LookResult]
+
+    @property
+    def final(self) -> LookResult | None:
+        return self.looks[-1] if self.looks else None
+
+    def verdict(self) -> str:
+        last = self.final
+        if last is None:
+            return f"no look yet: the first comes after {self.plan.looks[0]} completed participants"
+        leader = self.a if last.estimate >= 0.5 else self.b
+        if last.decision == "efficacy":
+            return f"preference for {leader}"
+        if last.decision == "continue":
+            return f"no bound crossed at look {last.look} of {len(self.plan.looks)}: the study goes on"
+        return "no preference shown" + (" (stopped for futility)" if last.decision == "futility" else "")
+
+
+def sequential_summary(df: pd.DataFrame, plan: SequentialPlan | dict, systems: list[str]) -> SequentialSummary:
+    """Replay ``plan`` on all the votes (no exclusions: the plan's looks analysed every completed
+    participant, in the order they finished) for the first two systems."""
+    plan = plan if isinstance(plan, SequentialPlan) else SequentialPlan.from_dict(plan)
+    if len(systems) != 2:
+        raise ValueError(f"a sequential plan compares two systems, the votes have {len(systems)}: {systems}")
+    a, b = systems
+    return SequentialSummary(plan, a, b, replay(plan, pair_votes(df, a, b), completed_order(df)))
+
+
 @dataclass
 class Report:
     study: str
@@ -152,6 +188,7 @@ class Report:
     conclusions: list[Conclusion] = field(default_factory=list)
     verdicts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the reader must know about the analyses' limits
+    sequential: SequentialSummary | None = None  # the group-sequential plan's decision, when the study has one
 
     @property
     def many_systems(self) -> bool:
@@ -182,6 +219,7 @@ def build_report(
     reference: str | None = None,
     jod_prior: str = "gaussian",
     by_image: bool = False,
+    sequential: SequentialPlan | dict | None = None,
 ) -> Report:
     """Every analysis of the study. ``order`` puts preferred names first as ``system_a`` of a pair.
 
@@ -254,6 +292,8 @@ def build_report(
             ]
     report.conclusions = [conclude(c, alpha, several) for c in comparisons]
     report.verdicts = [verdict(c, alpha, several) for c in comparisons]
+    if sequential:
+        report.sequential = sequential_summary(df, sequential, systems)
     report.notes = _notes(report, mixed)
     return report
 
@@ -318,6 +358,9 @@ def _notes(report: Report, mixed: bool) -> list[str]:
     for result in (report.jod, report.ranking):
         if result is not None:
             notes.extend(result.notes)
+    if report.sequential is not None:
+        notes.append("The study follows a sequential plan: its decision, p-value and interval (first) account for the "
+                     "looks; the per-pair tests below do not, and include participants who finished after the stop.")
     return list(dict.fromkeys(notes))
 
 

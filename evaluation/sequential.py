@@ -107,6 +107,11 @@ class _Walk:
         return _Walk(t_next, x, w, f)
 
 
+def _solve(f, target: float, low: float, high: float) -> float:
+    """The x in [low, high] where the monotone ``f(x)`` equals ``target``."""
+    return float(optimize.brentq(lambda x: f(x) - target, low, high, xtol=1e-10))
+
+
 def _check_looks(looks) -> np.ndarray:
     t = np.asarray(looks, dtype=float)
     if t.ndim != 1 or t.size == 0 or np.any(np.diff(t) <= 0) or t[0] <= 0 or abs(t[-1] - 1) > 1e-9:
@@ -128,8 +133,7 @@ def efficacy_bounds(looks, alpha: float = 0.05, spending: str = "obf", rho: floa
         if increment <= 1e-15 or walk.tail(tk, MAX_Z, 0.0, True) >= increment:
             c = MAX_Z
         else:
-            c = optimize.brentq(lambda z, tk=tk, inc=increment: walk.tail(tk, z, 0.0, True) - inc, 0.0, MAX_Z,
-                                xtol=1e-10)
+            c = _solve(lambda z, tk=tk, walk=walk: walk.tail(tk, z, 0.0, True), increment, 0.0, MAX_Z)
         bounds.append(float(c))
         walk = walk.advance(tk, [(-c, c)], 0.0)
     return bounds
@@ -176,9 +180,9 @@ def futility_bounds(looks, efficacy: list[float], drift: float, beta: float, spe
         if k == len(t) - 1:
             b = c
         else:
-            def mass(b, walk=walk, tk=tk):
+            def mass(b, walk=walk, tk=tk):  # P(|Z_k| < b and not stopped before)
                 return walk.tail(tk, -b, drift, True) - walk.tail(tk, b, drift, True)
-            b = 0.0 if inc <= 1e-15 else (c if mass(c) <= inc else optimize.brentq(lambda b: mass(b) - inc, 0.0, c, xtol=1e-10))
+            b = 0.0 if inc <= 1e-15 else (c if mass(c) <= inc else _solve(mass, inc, 0.0, c))
         bounds.append(float(b))
         walk = walk.advance(tk, [(-c, -b), (b, c)] if b > 0 else [(-c, c)], drift)
     return bounds
@@ -380,9 +384,11 @@ class LookResult:
         return self.low, self.high
 
 
-def analyse_look(plan: SequentialPlan, look: int, z: float, share: float, std_error: float) -> LookResult:
+def analyse_look(plan: SequentialPlan, look: int, z: float, share: float, std_error: float,
+                 inference: bool = True) -> LookResult:
     """The decision at ``look`` (1-based) for the statistic ``z`` = (share - 0.5) / std_error of the
-    completed participants, with stage-wise p-value, estimate and confidence interval.
+    completed participants, with stage-wise p-value, estimate and confidence interval (left NaN
+    with ``inference=False``: the decision alone is cheap).
 
     >>> plan = SequentialPlan(40, (20, 40), tuple(efficacy_bounds([0.5, 1.0])))
     >>> r = analyse_look(plan, 1, 3.2, 0.6, 0.6 / 3.2 - 0.5 / 3.2)
@@ -399,6 +405,10 @@ def analyse_look(plan: SequentialPlan, look: int, z: float, share: float, std_er
         decision = "futility"
     else:
         decision = "no preference" if last else "continue"
+    naive = float(2 * stats.norm.sf(abs(z)))
+    if not inference:
+        nan = float("nan")
+        return LookResult(look, plan.looks[k], float(z), float(share), decision, nan, nan, nan, nan, naive, 1 - plan.alpha)
     sign = 1.0 if z >= 0 else -1.0
     # Mirror a downward result: the bounds are symmetric, so the ordering is the same.
     p_up = _upper_ordering(fractions, efficacy, k, abs(z), 0.0)
@@ -408,22 +418,35 @@ def analyse_look(plan: SequentialPlan, look: int, z: float, share: float, std_er
         return optimize.brentq(lambda d: _upper_ordering(fractions, efficacy, k, abs(z), d) - q, -30, 30, xtol=1e-8)
 
     a = plan.alpha
-    scale = math.sqrt(fractions[k]) * std_error  # share per unit of drift at this look
-    to_share = [0.5 + sign * drift_at(q) * scale for q in (0.5, a / 2, 1 - a / 2)]
+    # Share per unit of z at this look: (share - 0.5) / z, which is the standard error for a z test
+    # and a little more for a t test turned into z, so that the estimate at a first look is the share.
+    per_z = abs(share - 0.5) / abs(z) if z != 0 and share != 0.5 else std_error
+    scale = math.sqrt(fractions[k]) * per_z  # share per unit of drift
+    to_share = [min(1.0, max(0.0, 0.5 + sign * drift_at(q) * scale)) for q in (0.5, a / 2, 1 - a / 2)]
     low, high = sorted(to_share[1:])
-    naive = float(2 * stats.norm.sf(abs(z)))
     return LookResult(look, plan.looks[k], float(z), float(share), decision, float(pvalue), float(to_share[0]),
                       float(low), float(high), naive, 1 - a)
 
 
 def participant_z(votes_a: np.ndarray, votes_b: np.ndarray) -> tuple[float, float, float]:
     """(z, mean share, its standard error) of the participant-level t test of the shares against 0.5;
-    t is turned into the z with the same tail probability, so that the normal bounds apply."""
+    t is turned into the z with the same tail probability, so that the normal bounds apply.
+
+    The standard error is never below what the participants' own binomial noise gives under no
+    preference: a few participants who happen to agree closely (or unanimously) cannot make it
+    vanish. That only ever makes the test more conservative.
+
+    >>> z, share, se = participant_z(np.array([0, 0, 0]), np.array([8, 8, 8]))  # unanimous for b
+    >>> round(z, 2), share, round(se, 3)
+    (-2.06, 0.0, 0.102)
+    """
     n = votes_a + votes_b
-    shares = (votes_a / n)[n > 0]
-    if len(shares) < 2 or np.ptp(shares) == 0:
+    keep = n > 0
+    shares, n = (votes_a / np.where(keep, n, 1))[keep], n[keep]
+    if len(shares) < 2:
         return float("nan"), float(np.mean(shares)) if len(shares) else float("nan"), float("nan")
-    se = float(np.std(shares, ddof=1) / math.sqrt(len(shares)))
+    floor = math.sqrt(float(np.sum(0.25 / n))) / len(shares)
+    se = max(float(np.std(shares, ddof=1) / math.sqrt(len(shares))), floor)
     t = (float(np.mean(shares)) - 0.5) / se
     z = float(stats.norm.isf(stats.t.sf(t, len(shares) - 1))) if t > 0 else -float(stats.norm.isf(stats.t.cdf(t, len(shares) - 1)))
     return z, float(np.mean(shares)), se
@@ -510,8 +533,8 @@ def simulate(plan: SequentialPlan, share: float, studies: int = 2000, votes_per_
     used = np.full(studies, plan.looks[-1], dtype=float)
     stops = []
     for k, count in enumerate(plan.looks):
-        x = shares[:, :count]
-        se = x.std(axis=1, ddof=1) / math.sqrt(count)
+        x = shares[:, :count]  # the same statistic as participant_z, for all the studies at once
+        se = np.maximum(x.std(axis=1, ddof=1) / math.sqrt(count), math.sqrt(0.25 / (votes_per_participant * count)))
         with np.errstate(divide="ignore", invalid="ignore"):
             t = (x.mean(axis=1) - 0.5) / se
         z = np.where(t > 0, stats.norm.isf(stats.t.sf(t, count - 1)), -stats.norm.isf(stats.t.cdf(t, count - 1)))
@@ -526,3 +549,48 @@ def simulate(plan: SequentialPlan, share: float, studies: int = 2000, votes_per_
         stops.append(float((efficacy | futile).sum()) / studies)
         active &= ~stopping
     return Simulation(studies, float(rejected.mean()), float(used.mean()), tuple(stops))
+
+
+def look_statistic(pair, primary: str = "participant") -> tuple[float, float, float]:
+    """(z, share of votes for ``a``, its standard error) of one pair's votes (``evaluation.votes.pair_votes``):
+    the participant-level t test (as z), or the mixed model's Wald z with the share by the delta method."""
+    if primary == "mixed":
+        from .clustered import mixed_model
+
+        fit = mixed_model(pair)
+        if fit is None:
+            return float("nan"), float(pair["chose_a"].mean()) if len(pair) else float("nan"), float("nan")
+        p = fit.proportion
+        return fit.estimate / fit.std_error, p, fit.std_error * p * (1 - p)
+    if primary != "participant":
+        raise ValueError(f"primary must be one of {', '.join(PRIMARY)}, got {primary!r}")
+    counts = pair.groupby("participant", observed=True)["chose_a"].agg(["sum", "count"])
+    votes_a = counts["sum"].to_numpy(dtype=float)
+    return participant_z(votes_a, counts["count"].to_numpy(dtype=float) - votes_a)
+
+
+def completed_order(df) -> list[str]:
+    """Participants who finished, in the order they finished (by their last vote's time when the
+    table has one, else by their first row): the first n of them are look n's data."""
+    finished = df[df["finished"].astype(str).str.lower().isin({"true", "1", "yes"})] if "finished" in df else df
+    if "time" in finished:
+        last = finished.groupby("participant", observed=True)["time"].max().sort_values(kind="stable")
+        return [str(p) for p in last.index]
+    return [str(p) for p in dict.fromkeys(finished["participant"].astype(str))]
+
+
+def replay(plan: SequentialPlan, pair, order: list[str]) -> list[LookResult]:
+    """Every look the plan has taken on these votes: ``order`` lists the participants as they
+    finished; the replay stops at the first look that stops the study."""
+    results = []
+    participants = pair["participant"].astype(str)
+    for k, count in enumerate(plan.looks):
+        if len(order) < count:
+            break
+        z, share, se = look_statistic(pair[participants.isin(set(order[:count]))], plan.primary)
+        if not np.isfinite(z):
+            continue  # no variance yet (every participant alike): this look cannot decide
+        results.append(analyse_look(plan, k + 1, z, share, se))
+        if results[-1].stopped:
+            break
+    return results

@@ -42,6 +42,20 @@ class Command(BaseCommand):
         parser.add_argument("--catch-max-fail-rate", type=float, help="exclusion threshold (default 0.5)")
         parser.add_argument("--ground-truth", type=Path, help="folder of the real photos (for catch trials)")
         parser.add_argument("--images", type=Path, help="photos to colorize for systems given as models")
+        seq = parser.add_argument_group("sequential plan (two systems; fixed once votes exist)")
+        seq.add_argument("--sequential-looks", help="looks: a number of equally spaced looks, or completed-participant "
+                         "counts such as 10,20,30 (the last is --participants)")
+        seq.add_argument("--sequential-spending", choices=("obf", "pocock", "power"),
+                         help="alpha spending: obf (O'Brien-Fleming-like, default), pocock, power (alpha t^rho)")
+        seq.add_argument("--sequential-rho", type=float, help="the power family's exponent")
+        seq.add_argument("--sequential-alpha", type=float, help="two-sided type I error (default 0.05)")
+        seq.add_argument("--sequential-futility", action="store_true", default=None,
+                         help="non-binding futility bounds (needs --sequential-effect)")
+        seq.add_argument("--sequential-effect", type=float, help="the share the study is powered for, e.g. 0.58")
+        seq.add_argument("--sequential-power", type=float, help="for the futility bounds (default 0.8)")
+        seq.add_argument("--sequential-icc", type=float, help="intra-participant correlation assumed by the plan")
+        seq.add_argument("--sequential-primary", choices=("participant", "mixed"),
+                         help="the analysis at each look: participant-level t test (default) or the mixed model")
         parser.add_argument("--engine", choices=ENGINES,
                             help="how systems given as models are colorized (colorcore colorize --engine; default torch)")
         parser.add_argument("--title")
@@ -75,12 +89,16 @@ class Command(BaseCommand):
             missing = [f"--{name}" for name in REQUIRED if values.get(name) is None]
             if missing:
                 raise CommandError(f"missing {', '.join(missing)} (give them as flags or in --config)")
+            sequential = dict(values.get("sequential") or {})
+            sequential.update({k.removeprefix("sequential_"): v for k, v in options.items()
+                               if k.startswith("sequential_") and v is not None})
             opts = StudyOptions(
                 slug=values["study"],
                 systems=[SystemSpec.parse(s) for s in values.get("system") or []],
                 participants=values["participants"],
                 trials=values["trials"],
                 **{k: values[k] for k in DEFAULTS},
+                sequential=sequential or None,
                 strict=options["strict"],
                 add_participants=options["add_participants"],
                 replace=options["replace"],
