@@ -172,3 +172,29 @@ def _check(
         )
     if n_catch > len(catch_images):
         raise DesignError(f"{n_catch} catch trials need as many ground-truth images, found {len(catch_images)}")
+
+
+def adaptive_list(
+    images: Sequence[str],
+    pairs: Sequence[tuple[str, str]],
+    slot: int,
+    seed: int,
+    catch_images: Sequence[str] = (),
+    n_catch: int = 0,
+) -> list[TrialSpec]:
+    """One participant's list for the pairs an adaptive scheduler chose (one per trial).
+
+    Everything else is as in the fixed designs: distinct images dealt from the study's seeded
+    permutation, rotating through the pairs from one participant to the next (by ``slot``), each
+    pair's sides balanced within the list, catch trials added, the order shuffled.
+
+    >>> specs = adaptive_list(["a", "b", "c", "d"], [("x", "y"), ("y", "z"), ("x", "y")], slot=0, seed=3)
+    >>> sorted((t.left, t.right) in {("x", "y"), ("y", "x")} for t in specs)
+    [False, True, True]
+    >>> len({t.image for t in specs})
+    3
+    """
+    systems = sorted({s for pair in pairs for s in pair})
+    _check(images, systems, len(pairs), catch_images, n_catch)
+    permutation, _ = _dealing_order(images, systems, seed)
+    return _one_list(slot, permutation, list(pairs), len(pairs), seed, list(catch_images), n_catch)

@@ -23,6 +23,8 @@ COLUMNS = [
     "device_class",
     "finished",
     "time",
+    "vote_id",  # the order votes were stored in
+    "scheduled_after_vote",  # adaptive design: the list was chosen from the votes up to this vote_id
 ]
 
 
@@ -51,13 +53,14 @@ def vote_rows(study: Study) -> Iterator[tuple]:
             "trial__participant__device_class",
             "trial__participant__finished_at",
             "created_at",
+            "pk",
+            "trial__participant__scheduled_after_vote",
         )
     )
-    for slot, ext, pos, image, left, right, chosen, catch, practice, ms, shown, width, device, finished, created in (
-        query.iterator(chunk_size=10_000)
-    ):
+    for (slot, ext, pos, image, left, right, chosen, catch, practice, ms, shown, width, device, finished, created,
+         pk, scheduled) in query.iterator(chunk_size=10_000):
         yield (participant_label(slot), ext, pos, image, left, right, chosen, catch, practice, ms, shown, width, device,
-               finished is not None, created.isoformat())
+               finished is not None, created.isoformat(), pk, "" if scheduled is None else scheduled)
 
 
 def write_csv(study: Study, out: TextIO) -> int:

@@ -75,6 +75,7 @@ class StudyOptions:
     practice_trials: int = 0  # shown first with feedback, on images kept out of the study
     # A group-sequential plan: {"looks": 5, "spending": "obf", ...} (the options of sequential_plan)
     sequential: dict | None = None
+    design: str = "balanced"  # or "adaptive": each list chosen at consent from the votes so far (colorstudy.adaptive)
     config: dict = field(default_factory=dict)
 
 
@@ -115,6 +116,11 @@ def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.
         raise GenerationError(
             f"give {'one or more systems' if opts.turing else 'at least two systems'} with distinct names, got {names}"
         )
+    if opts.design not in DESIGNS:
+        raise GenerationError(f"design must be one of {', '.join(DESIGNS)}, got {opts.design!r}")
+    if opts.design == "adaptive" and (opts.turing or len(names) < 3):
+        raise GenerationError(f"the adaptive design chooses among the pairs of three or more systems, got {names}"
+                              + (" in a Turing study" if opts.turing else ""))
     if opts.turing and not opts.ground_truth:
         raise GenerationError("Turing mode needs the real photos: --ground-truth DIR")
 
@@ -170,6 +176,7 @@ def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.
                     "participants": opts.participants,
                     "seed": opts.seed,
                     "turing": opts.turing,
+                    "design": opts.design,
                 },
             )
             systems = {
@@ -193,10 +200,22 @@ def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.
                     f"{opts.trials} trials per participant need {opts.trials} distinct images; "
                     f"only {len(used)} usable images are common to every system"
                 )
-            created = _create_participants(
-                study, used, names, catch_pool, n_catch, first_slot=0, count=opts.participants, turing=opts.turing
-            )
+            if opts.design == "adaptive":
+                created = _empty_lists(study, 0, opts.participants)
+            else:
+                created = _create_participants(
+                    study, used, names, catch_pool, n_catch, first_slot=0, count=opts.participants, turing=opts.turing
+                )
     return GenerationResult(study, created, len(used), skipped)
+
+
+DESIGNS = ("balanced", "adaptive")
+
+
+def _empty_lists(study: Study, first_slot: int, count: int) -> list[Participant]:
+    """Participants of an adaptive study: their trials are chosen when they consent."""
+    Participant.objects.bulk_create([Participant(study=study, slot=first_slot + i) for i in range(count)])
+    return list(study.participants.filter(slot__gte=first_slot).order_by("slot"))
 
 
 SEQUENTIAL_KEYS = ("looks", "spending", "rho", "alpha", "futility", "effect", "power", "primary", "icc")
@@ -429,6 +448,8 @@ def _add_participants(study: Study, opts: StudyOptions) -> GenerationResult:
     with transaction.atomic():
         last = study.participants.order_by("-slot").values_list("slot", flat=True).first()
         first_slot = 0 if last is None else last + 1
+        if study.adaptive:
+            return GenerationResult(study, _empty_lists(study, first_slot, opts.participants), len(images), [])
         created = _create_participants(study, images, compared, catch_pool, n_catch, first_slot, opts.participants,
                                        turing=bool(study.config.get("turing")))
     return GenerationResult(study, created, len(images), [])

@@ -81,6 +81,11 @@ class Study(models.Model):
         return self._config_int("break_every")
 
     @property
+    def adaptive(self) -> bool:
+        """Lists chosen at consent from the votes so far (evaluation.adaptive), not at generation."""
+        return self.config.get("design") == "adaptive"
+
+    @property
     def sequential_plan(self) -> dict | None:
         """The group-sequential plan fixed at generation (evaluation.sequential.SequentialPlan.to_dict), or None."""
         return self.config.get("sequential") or None
@@ -143,6 +148,10 @@ class Participant(models.Model):
     slot = models.PositiveIntegerField(help_text="Index of the trial list within the study.")
     token = models.CharField(max_length=32, unique=True, default=new_token)
     external_id = models.CharField(max_length=100, blank=True, help_text="PROLIFIC_PID or another panel's id.")
+    # Adaptive design: the list was chosen at consent from the votes up to this vote id (0: none yet),
+    # this many of them; re-running the scheduler on those votes gives the same list.
+    scheduled_after_vote = models.BigIntegerField(null=True, blank=True)
+    scheduled_votes = models.PositiveIntegerField(null=True, blank=True)
     external_study_id = models.CharField(max_length=100, blank=True)
     external_session_id = models.CharField(max_length=100, blank=True)
     assigned_at = models.DateTimeField(null=True, blank=True)

@@ -133,6 +133,11 @@ def assign_participant(study: Study, external: ExternalIds, user_agent: str = ""
                     "user_agent",
                 ]
             )
+            if study.adaptive:  # the list is chosen now, from the votes so far, with this row held
+                from .adaptive import choose_list
+
+                free.study = study
+                choose_list(free)
             return free
     except IntegrityError:
         again = find_participant(study, external)
@@ -146,11 +151,16 @@ def give_consent(participant: Participant, user_agent: str = "", screen: Screen 
     if participant.consented_at is not None:
         return
     now = timezone.now()
-    Participant.objects.filter(pk=participant.pk, consented_at__isnull=True).update(
-        consented_at=now, assigned_at=participant.assigned_at or now, user_agent=clean_text(user_agent, 500),
-        viewport_width=screen.width, viewport_height=screen.height, device_class=screen.device_class,
-    )
-    participant.refresh_from_db(fields=["consented_at", "assigned_at", "user_agent"])
+    with transaction.atomic():
+        updated = Participant.objects.filter(pk=participant.pk, consented_at__isnull=True).update(
+            consented_at=now, assigned_at=participant.assigned_at or now, user_agent=clean_text(user_agent, 500),
+            viewport_width=screen.width, viewport_height=screen.height, device_class=screen.device_class,
+        )
+        if updated and participant.study.adaptive:
+            from .adaptive import choose_list
+
+            choose_list(participant)
+    participant.refresh_from_db(fields=["consented_at", "assigned_at", "user_agent", "trial_count"])
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ from .generation import GenerationError
 KEYS = {
     "slug": "study", "title": "title", "question": "question", "instructions": "instructions",
     "participants": "participants", "trials": "trials", "seed": "seed", "size": "size",
-    "completion_url": "completion_url", "images": "images", "engine": "engine", "draft": "draft",
+    "completion_url": "completion_url", "images": "images", "engine": "engine", "draft": "draft", "design": "design",
     "catch.rate": "catch_rate", "catch.ground_truth": "ground_truth", "catch.max_fail_rate": "catch_max_fail_rate",
     "exposure.ms": "exposure_ms", "breaks.every": "break_every", "turing": "turing",
     "screen.min_width": "min_viewport_width",

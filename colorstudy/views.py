@@ -273,6 +273,7 @@ _DESIGN_LABELS = {
     "exposure_ms": "Exposure (ms)", "break_every": "A break every (trials)", "turing": "Turing mode (against the real photo)",
     "min_viewport_width": "Narrowest window admitted (px)", "target_completes": "Closes after (finished participants)",
     "abandon_after_minutes": "Unfinished lists offered again after (minutes)",
+    "design": "Design",
 }
 
 
@@ -289,6 +290,11 @@ def design_rows(study: Study) -> list[tuple[str, str]]:
         rows.append((label, "yes" if value is True else str(value)))
     if config.get("practice_images"):
         rows.append(("Practice images (kept out of the study)", str(len(config["practice_images"]))))
+    if study.adaptive:
+        chosen = study.participants.filter(scheduled_votes__isnull=False)
+        latest = chosen.order_by("-scheduled_after_vote").values_list("scheduled_votes", flat=True).first()
+        rows.append(("Lists chosen so far (adaptive)", f"{chosen.count()}" + (f", the latest from {latest} votes"
+                                                                             if latest is not None else "")))
     return rows
 
 

@@ -189,6 +189,7 @@ class Report:
     verdicts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the reader must know about the analyses' limits
     sequential: SequentialSummary | None = None  # the group-sequential plan's decision, when the study has one
+    adaptive: bool = False  # the pairs were chosen adaptively (the export's scheduled_after_vote is filled)
 
     @property
     def many_systems(self) -> bool:
@@ -294,6 +295,8 @@ def build_report(
     report.verdicts = [verdict(c, alpha, several) for c in comparisons]
     if sequential:
         report.sequential = sequential_summary(df, sequential, systems)
+    if "scheduled_after_vote" in df:
+        report.adaptive = bool(pd.to_numeric(df["scheduled_after_vote"], errors="coerce").notna().any())
     report.notes = _notes(report, mixed)
     return report
 
@@ -358,6 +361,10 @@ def _notes(report: Report, mixed: bool) -> list[str]:
     for result in (report.jod, report.ranking):
         if result is not None:
             notes.extend(result.notes)
+    if report.adaptive:
+        notes.append("Adaptive design: each participant's pairs were chosen from the votes before them, so the pairs "
+                     "got unequal numbers of votes. The JOD and Bradley-Terry scales use every vote and are the result; "
+                     "the per-pair percentages and tests below describe the votes each pair happened to get.")
     if report.sequential is not None:
         notes.append("The study follows a sequential plan: its decision, p-value and interval (first) account for the "
                      "looks; the per-pair tests below do not, and include participants who finished after the stop.")

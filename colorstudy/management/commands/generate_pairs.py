@@ -15,7 +15,7 @@ DEFAULTS = {
     "question": "Which of these two images looks more realistic?", "instructions": "", "completion_url": "",
     "size": 256, "draft": False, "exposure_ms": None, "break_every": None, "turing": False,
     "min_viewport_width": None, "target_completes": None, "abandon_after_minutes": None,
-    "practice_trials": 0, "engine": "torch",
+    "practice_trials": 0, "engine": "torch", "design": "balanced",
 }
 # colorcore.infer.ENGINE_CHOICES, written out so that parsing this command never loads torch (tested).
 ENGINES = ("torch", "onnxruntime", "auto")
@@ -42,6 +42,10 @@ class Command(BaseCommand):
         parser.add_argument("--catch-max-fail-rate", type=float, help="exclusion threshold (default 0.5)")
         parser.add_argument("--ground-truth", type=Path, help="folder of the real photos (for catch trials)")
         parser.add_argument("--images", type=Path, help="photos to colorize for systems given as models")
+        parser.add_argument("--design", choices=("balanced", "adaptive"),
+                            help="balanced (every pair of systems equally, lists fixed now; the default) or adaptive "
+                                 "(3+ systems: each list chosen at consent, from the votes so far, by expected "
+                                 "information gain as ASAP does)")
         seq = parser.add_argument_group("sequential plan (two systems; fixed once votes exist)")
         seq.add_argument("--sequential-looks", help="looks: a number of equally spaced looks, or completed-participant "
                          "counts such as 10,20,30 (the last is --participants)")
