@@ -23,6 +23,7 @@ register_converter(TokenConverter, "token")
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("csp-report/", views.csp_report, name="csp_report"),
     path("study/<slug:slug>/", views.open_link, name="open_link"),
     path("p/<token:token>/", views.participant_page, name="participant"),
     path("p/<token:token>/consent/", views.consent, name="consent"),

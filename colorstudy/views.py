@@ -1,6 +1,7 @@
 """Thin views: parse the request, call a service, answer with a page or a redirect."""
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import hotpath, services
@@ -36,6 +38,22 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
+
+
+@csrf_exempt
+@require_POST
+def csp_report(request: HttpRequest) -> HttpResponse:
+    """A browser's report of what the Content-Security-Policy blocked: logged, answered 204."""
+    if limited := rate_limited(request, "csp", settings.RATE_LIMIT_VOTE):
+        return limited
+    try:
+        body = json.loads(request.body[:16_384] or b"{}")
+        report = body.get("csp-report", body) if isinstance(body, dict) else {}
+    except ValueError:
+        return HttpResponse(status=400)
+    logger.warning("CSP violation: %s blocked %s on %s", str(report.get("violated-directive", "?"))[:100],
+                   str(report.get("blocked-uri", "?"))[:200], str(report.get("document-uri", "?"))[:200])
+    return HttpResponse(status=204)
 
 
 @never_cache

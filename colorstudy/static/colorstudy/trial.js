@@ -56,7 +56,7 @@
     var trial = pending;
     pending = null;
     document.querySelector(".progress .count").textContent = trial.number + " of " + trial.total;
-    document.querySelector(".progress .bar > span").style.width = trial.percent + "%";
+    document.querySelector(".progress .bar").value = trial.percent;
     for (var i = 0; i < buttons.length; i++) { buttons[i].classList.remove("chosen", "exposed-out"); }
     freshPair();
     form.classList.remove("loading");
