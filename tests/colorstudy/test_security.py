@@ -1,6 +1,7 @@
 """The staff login resists guessing, and every page carries a Content-Security-Policy."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -62,9 +63,11 @@ def test_every_page_has_a_content_security_policy_and_the_inline_script_its_nonc
     assert "unsafe-inline" not in directives["script-src"] and "unsafe-eval" not in directives["script-src"]
     nonce = re.search(r"'nonce-([^']+)'", directives["script-src"]).group(1)
     assert f'<script nonce="{nonce}">' in consent.content.decode()
+    assert "unsafe-inline" not in policy and directives["report-uri"] == "/csp-report/"  # no inline style either
     participant = start(client, study)
     trial = client.get(f"/p/{participant.token}/")
     assert "Content-Security-Policy" in trial and "<script>" not in trial.content.decode()
+    assert 'style="' not in trial.content.decode()
     staff = Client()
     staff.force_login(django_user_model.objects.create_user("r", password="pw-123456", is_staff=True))
     for url in (f"/staff/study/{study.slug}/", f"/staff/study/{study.slug}/participants/", "/admin/"):
@@ -88,3 +91,14 @@ def test_a_locked_account_is_unlocked_by_name_and_other_lockouts_stay(django_use
     call_command("axes_reset_username", "researcher", verbosity=0)
     assert attempt(Client(), "the-right-one-123", address="10.0.0.3").status_code == 302  # its owner gets in
     assert attempt(Client(), "pw", username="user9", address="10.0.0.8").status_code == 429  # the other guesser does not
+
+
+def test_a_violation_report_is_logged_and_a_malformed_one_refused(caplog):
+    report = {"csp-report": {"document-uri": "https://study.example.org/p/x/", "violated-directive": "script-src-elem",
+                             "blocked-uri": "inline"}}
+    with caplog.at_level("WARNING", logger="colorstudy.views"):
+        answer = Client().post("/csp-report/", json.dumps(report), content_type="application/csp-report")
+    assert answer.status_code == 204
+    assert "CSP violation: script-src-elem blocked inline on https://study.example.org/p/x/" in caplog.text
+    assert Client().post("/csp-report/", "{not json", content_type="application/csp-report").status_code == 400
+    assert Client().get("/csp-report/").status_code == 405

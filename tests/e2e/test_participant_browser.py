@@ -151,3 +151,19 @@ def test_on_a_phone_both_images_are_whole_on_screen_without_scrolling(live_serve
     assert (l_right - l_left, l_bottom - l_top) == pytest.approx((r_right - r_left, r_bottom - r_top), abs=0.5)
     assert min(l_bottom - l_top, l_right - l_left) > 0.3 * min(inner_w, inner_h / 2)  # not shrunk to nothing
     assert boxes["hint"] <= inner_h + 0.5 and boxes["scroll"] <= inner_h + 1
+
+
+def test_a_blocked_inline_script_is_reported_to_the_site(live_server, browser, system_folders, caplog):
+    import time
+
+    study = make_study(system_folders, participants=1, trials=2)
+    with caplog.at_level("WARNING", logger="colorstudy.views"):
+        browser.get(f"{live_server.url}/study/{study.slug}/")
+        # What an injected script would be: the policy blocks it, and the browser reports it.
+        browser.execute_script("var s = document.createElement('script'); s.textContent = 'window.injected = 1';"
+                               "document.body.appendChild(s);")
+        assert browser.execute_script("return window.injected === undefined")
+        deadline = time.monotonic() + 15
+        while "CSP violation" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.2)
+    assert "CSP violation: script-src" in caplog.text
