@@ -8,7 +8,8 @@ decode the PNG bytes -> Lab -> network -> recombine with the original L -> encod
   resize to the original size, scikit-image lab2rgb;
 - colorcore: `Colorizer.colorize` with batches of 8 (bfloat16 autocast + channels-last where the
   CPU supports it, torch color conversion);
-- colorcore int8: the same with the network quantized (calibrated on 16 other LFW photos).
+- colorcore int8: the same with the network quantized (calibrated on 16 other LFW photos);
+- onnxruntime fp32 and int8 (the same calibration), and engine auto's choice.
 
 It prints images/s for 256x256 and 512x512 inputs and the largest and 99.9th-percentile |delta ab|
 between the outputs. Random weights give nearly flat colors, so with ``--checkpoint`` it also
@@ -116,9 +117,11 @@ def main() -> None:
         colorizer = load_colorizer(spec)
         int8 = load_colorizer(spec, precision="int8", calibration=calibration)
         onnx = load_colorizer(spec, engine="onnxruntime")
+        onnx8 = load_colorizer(spec, precision="int8", calibration=calibration, engine="onnxruntime")
         held_out = [Image.open(f).convert("RGB") for f in every[24::97][:8]]
         auto = auto_colorizer(spec, calibration + held_out)  # measured now (the weights are new), then cached
         engines = {f"colorcore {colorizer.precision}": colorizer, "colorcore int8": int8, "onnxruntime fp32": onnx,
+                   "onnxruntime int8": onnx8,
                    f"auto ({auto.engine_name} {auto.precision})": auto}
         print(f"CPU: {describe()}")
         print(f"colorcore runtime: {colorizer.precision}, channels-last {colorizer.runtime.channels_last}; "

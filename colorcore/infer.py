@@ -105,7 +105,7 @@ def load_colorizer(spec: str, device: str = "auto", precision: str = "auto", tem
 
     ``precision="int8"`` quantizes the network for the CPU, calibrated on ``calibration``
     (a few photos like those to be colorized). ``engine="onnxruntime"`` exports the network with its
-    decoding to ONNX and runs it there, in fp32.
+    decoding to ONNX and runs it there, in fp32 or (calibrated the same way) int8.
     """
     from .engines import ENGINES
 
@@ -116,7 +116,7 @@ def load_colorizer(spec: str, device: str = "auto", precision: str = "auto", tem
     if precision not in INFERENCE_PRECISIONS:
         raise ColorcoreError(f"precision must be one of {INFERENCE_PRECISIONS}, got {precision!r}")
     if engine == "onnxruntime":
-        return _onnx_colorizer(spec, "fp32" if precision == "auto" else precision, temperature, method)
+        return _onnx_colorizer(spec, "fp32" if precision == "auto" else precision, temperature, method, calibration)
     int8 = precision == "int8"
     if int8 and device == "cuda":
         raise ColorcoreError("precision int8 runs on the CPU only; use bf16 or fp16 on CUDA")
@@ -145,7 +145,8 @@ def load_colorizer(spec: str, device: str = "auto", precision: str = "auto", tem
     return Colorizer(model, config, bins, runtime, t, method, name, size, dtype, runtime.precision)
 
 
-def _onnx_colorizer(spec: str, precision: str, temperature: float | None, method: str) -> Colorizer:
+def _onnx_colorizer(spec: str, precision: str, temperature: float | None, method: str,
+                    calibration: list[Image.Image] | None = None) -> Colorizer:
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
@@ -154,7 +155,8 @@ def _onnx_colorizer(spec: str, precision: str, temperature: float | None, method
     from .engines import onnx_engine
 
     colorizer = load_colorizer(spec, "cpu", "fp32", temperature, method)
-    colorizer.engine = onnx_engine(colorizer, precision)
+    lightness = rgb_to_lab(_network_input(calibration, colorizer.size))[:, :1] if calibration else None
+    colorizer.engine = onnx_engine(colorizer, precision, calibration=lightness)
     colorizer.engine_name, colorizer.precision = "onnxruntime", precision
     return colorizer
 

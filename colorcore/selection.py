@@ -5,7 +5,7 @@ Each candidate colorizes the same held-out photos (never those int8 calibrated o
 the network's time per image, best of two runs after a warm-up; its accuracy is the 99.9th
 percentile of |delta ab| against colorcore's fp32 network. bfloat16 is a candidate only where
 the CPU has bfloat16 units (AVX-512 BF16 or AMX); emulated, it is ten times slower. int8 needs
-AVX2 at least (fbgemm's kernels); ONNX Runtime runs fp32 (its int8 is refused, see ``engines``).
+AVX2 at least, on both engines (fbgemm's kernels, and ONNX Runtime's u8 x s8 ones).
 
 The result goes to ``<checkpoint>.engines.json`` beside the model, or, where that folder is not
 writable (and for zhang2016), to the weights cache, keyed by the model file's hash, the
@@ -87,13 +87,15 @@ def candidates(signature: str) -> list[tuple[str, str]]:
 
     found = [("torch", "fp32")]
     try:
-        import onnxruntime  # noqa: F401
+        import onnxruntime
 
         found.append(("onnxruntime", "fp32"))
     except ImportError:
-        pass
+        onnxruntime = None
     if "avx2" in signature:
         found.append(("torch", "int8"))
+        if onnxruntime is not None:
+            found.append(("onnxruntime", "int8"))
     if cpu_has_fast_bf16():
         found.append(("torch", "bf16"))
     return found

@@ -44,10 +44,21 @@ def test_the_exported_graph_gives_colorcores_ab_within_1e_3(name, faces, tmp_pat
     assert np.abs(got).mean() > 1.0  # real colors, not a flat gray
 
 
-def test_onnxruntime_int8_is_refused_with_the_path_that_works():
-    with pytest.raises(ColorcoreError, match="int8 on onnxruntime is not available.*--engine torch --precision int8"):
-        load_colorizer(MODELS["cross-entropy"], precision="int8", calibration=[Image.new("RGB", (64, 64))],
-                       engine="onnxruntime")
+@pytest.mark.parametrize("name", ["cross-entropy", "l2"])
+def test_onnxruntime_int8_colorizes_held_out_faces_within_two_ab_units_of_fp32(name):
+    calibration = calibration_images(list_images(FIXTURES / "lfw-train-sample"))
+    faces = calibration_images(list_images(FACES), 12)  # other people than the calibration
+    fp32 = load_colorizer(MODELS[name], device="cpu", precision="fp32")
+    int8 = load_colorizer(MODELS[name], precision="int8", calibration=calibration, engine="onnxruntime")
+    assert (int8.engine_name, int8.precision) == ("onnxruntime", "int8") and int8.engine.path.name.endswith("-int8.onnx")
+    lightness = lightness_of(faces, fp32.size)
+    delta = (int8._ab_from_lightness(lightness) - fp32._ab_from_lightness(lightness)).abs()
+    assert float(torch.quantile(delta.flatten(), 0.999)) <= 2.0
+
+
+def test_onnxruntime_int8_needs_calibration_photos():
+    with pytest.raises(ColorcoreError, match="int8 on onnxruntime needs calibration images"):
+        load_colorizer(MODELS["cross-entropy"], precision="int8", engine="onnxruntime")
 
 
 def test_the_colorize_command_runs_on_onnxruntime_with_torchs_colors(tmp_path):
@@ -69,5 +80,5 @@ def test_the_export_command_writes_an_onnx_graph_and_bad_engines_are_named(tmp_p
     assert [i.name for i in session.get_inputs()] == ["L"] and [o.name for o in session.get_outputs()] == ["ab"]
     with pytest.raises(ColorcoreError, match="engine must be one of"):
         load_colorizer(MODELS["l2"], engine="tensorrt")
-    with pytest.raises(ColorcoreError, match="onnxruntime engine runs fp32"):
+    with pytest.raises(ColorcoreError, match="onnxruntime engine runs fp32 or int8"):
         load_colorizer(MODELS["l2"], precision="bf16", engine="onnxruntime")

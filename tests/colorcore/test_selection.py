@@ -52,6 +52,7 @@ def test_auto_measures_real_photos_once_then_reads_its_cache_beside_the_model(mo
     assert by_name[("onnxruntime", "fp32")].delta_ab < 0.01  # the same network, another engine
     if "avx2" in first.cpu:
         assert by_name[("torch", "int8")].delta_ab is not None  # measured, whichever side of 2 it falls
+        assert by_name[("onnxruntime", "int8")].delta_ab is not None
     chosen = by_name[(first.engine, first.precision)]
     assert chosen.accepted and all(chosen.ms_per_image <= c.ms_per_image for c in first.candidates if c.accepted)
     cache = json.loads((model.parent / "ce.pt.engines.json").read_text())
@@ -76,7 +77,7 @@ def test_colorize_with_engine_auto_says_what_ran_and_skips_unreadable_files(mode
     result = colorize_path(str(model), photos, tmp_path / "out", engine="auto", progress=False)
     assert len(result.written) == len(list_images(FACES)) and len(result.skipped) == 1
     assert "broken.jpg" in result.skipped[0]
-    assert result.engine.split(" (")[0] in {"torch fp32", "onnxruntime fp32", "torch int8", "torch bf16"}
+    assert result.engine.split(" (")[0] in {"torch fp32", "onnxruntime fp32", "torch int8", "onnxruntime int8", "torch bf16"}
     assert "engine auto on" in result.engine
 
 
