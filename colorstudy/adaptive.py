@@ -23,10 +23,6 @@ from .models import Participant, Stimulus, Study, System, Trial, Vote
 logger = logging.getLogger(__name__)
 
 
-def compared_systems(study: Study) -> list[System]:
-    return list(study.systems.filter(role=System.Role.COMPARED).order_by("pk"))
-
-
 def wins_matrix(study: Study, systems: list[System], up_to_vote: int | None = None) -> tuple[np.ndarray, int, int]:
     """(wins[i, j]: regular votes for system i over j, number of votes, the last vote's id)."""
     index = {s.pk: k for k, s in enumerate(systems)}
@@ -66,7 +62,7 @@ def choose_list(participant: Participant) -> None:
     study = participant.study
     if participant.trials.exists():
         return
-    systems = compared_systems(study)
+    systems = study.compared_systems()
     wins, total, last = wins_matrix(study, systems)
     specs = scheduled_specs(study, participant, wins, systems)
     stimuli = {(name, image): pk for pk, name, image in
@@ -88,6 +84,6 @@ def reproduce_list(participant: Participant) -> list[tuple[str, str, str]]:
     """(image, left, right) of the list the scheduler gives on the votes the participant's list was
     chosen from: equal to the stored list (the audit of an adaptive study)."""
     study = participant.study
-    systems = compared_systems(study)
+    systems = study.compared_systems()
     wins, _, _ = wins_matrix(study, systems, up_to_vote=participant.scheduled_after_vote or 0)
     return [(s.image, s.left, s.right) for s in scheduled_specs(study, participant, wins, systems)]

@@ -435,7 +435,7 @@ def _add_participants(study: Study, opts: StudyOptions) -> GenerationResult:
             f"--add-participants must keep the study's design: trials {study.trials_per_participant}, "
             f"seed {study.seed} (got trials {opts.trials}, seed {opts.seed})"
         )
-    compared = list(study.systems.filter(role=System.Role.COMPARED).order_by("pk").values_list("name", flat=True))
+    compared = [s.name for s in study.compared_systems()]
     given = [s.name for s in opts.systems]
     if given and sorted(given) != sorted(compared):
         raise GenerationError(f"--add-participants must name the study's systems {compared}, got {given}")

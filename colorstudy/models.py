@@ -80,6 +80,10 @@ class Study(models.Model):
         """A pause screen after every this many trials."""
         return self._config_int("break_every")
 
+    def compared_systems(self) -> list[System]:
+        """The compared systems in the order they were given (the first is a pair's ``a``)."""
+        return list(self.systems.filter(role=System.Role.COMPARED).order_by("pk"))
+
     @property
     def adaptive(self) -> bool:
         """Lists chosen at consent from the votes so far (evaluation.adaptive), not at generation."""

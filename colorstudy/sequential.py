@@ -11,6 +11,7 @@ but they are not part of the look that stopped the study.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -18,7 +19,7 @@ from django.db import IntegrityError, transaction
 
 from evaluation.sequential import SequentialPlan, analyse_look, look_statistic
 
-from .models import Look, Participant, Study, System, Vote
+from .models import Look, Study, System, Vote
 
 logger = logging.getLogger(__name__)
 
@@ -30,16 +31,19 @@ def plan_of(study: Study) -> SequentialPlan | None:
 
 def compared_pair(study: Study) -> tuple[System, System]:
     """The two compared systems, in the order they were given (the plan's ``a`` is the first)."""
-    systems = list(study.systems.filter(role=System.Role.COMPARED).order_by("pk"))
+    systems = study.compared_systems()
     if len(systems) != 2:
         raise ValueError(f"a sequential study compares exactly two systems, {study.slug!r} has {len(systems)}")
     return systems[0], systems[1]
 
 
+def _completed(study: Study):
+    return study.participants.filter(finished_at__isnull=False, abandoned_at__isnull=True)
+
+
 def completed(study: Study) -> list[int]:
     """Participants who finished their lists, first finished first."""
-    return list(study.participants.filter(finished_at__isnull=False, abandoned_at__isnull=True)
-                .order_by("finished_at", "pk").values_list("pk", flat=True))
+    return list(_completed(study).order_by("finished_at", "pk").values_list("pk", flat=True))
 
 
 def pair_table(study: Study, participants: list[int]) -> pd.DataFrame:
@@ -72,29 +76,18 @@ def take_due_looks(study: Study) -> Look | None:
         if number in taken:
             continue
         z, share, se = look_statistic(pair_table(study, done[:count]), plan.primary)
-        decision = "continue" if z != z else analyse_look(plan, number, z, share, se, inference=False).decision
+        known = not math.isnan(z)  # no variance yet (every participant alike): this look cannot decide
+        decision = analyse_look(plan, number, z, share, se, inference=False).decision if known else "continue"
         try:
             with transaction.atomic():
                 look = Look.objects.create(study=study, number=number, participants=count, decision=decision,
-                                           z=None if z != z else z, share=share, std_error=None if se != se else se)
+                                           z=z if known else None, share=share, std_error=se if known else None)
         except IntegrityError:  # another finishing participant took this look a moment ago
             look = study.looks.get(number=number)
         logger.info("study %s: look %d at %d participants, z %.3f: %s", study.slug, number, count, z, decision)
         if look.stops:
             return look
     return None
-
-
-def accepting_newcomers(study: Study) -> bool:
-    """False once a look has stopped the study (checked on the open link, with the quota)."""
-    return study.sequential_plan is None or stopping_look(study) is None
-
-
-def after_finish(participant: Participant) -> None:
-    """Called when a participant has just finished: take the looks that are due."""
-    study = participant.study
-    if study.sequential_plan:
-        take_due_looks(study)
 
 
 @dataclass(frozen=True)
@@ -112,7 +105,7 @@ def status(study: Study) -> SequentialStatus | None:
         return None
     taken = list(study.looks.all())
     stop = next((look for look in taken if look.stops), None)
-    done = study.participants.filter(finished_at__isnull=False, abandoned_at__isnull=True).count()
+    done = _completed(study).count()
     if stop is not None:
         why = {"efficacy": "a bound was crossed, a preference", "futility": "the futility bound: no preference likely",
                "no preference": "the last look, no bound crossed"}[stop.decision]

@@ -264,9 +264,9 @@ def quota_reached(study: Study) -> bool:
     if target and study.participants.filter(finished_at__isnull=False).count() >= target:
         return True
     if study.sequential_plan:
-        from .sequential import accepting_newcomers
+        from .sequential import stopping_look
 
-        return not accepting_newcomers(study)
+        return stopping_look(study) is not None
     return False
 
 
@@ -382,10 +382,10 @@ def _after_finish(participant: Participant) -> None:
     stored whatever happens here; a look that fails is taken when the next participant finishes."""
     if not participant.study.sequential_plan:
         return
-    from .sequential import after_finish
+    from .sequential import take_due_looks
 
     try:
-        after_finish(participant)
+        take_due_looks(participant.study)
     except Exception:
         logger.exception("study %s: the sequential look failed; it is retried at the next finish", participant.study.slug)
 

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from . import hotpath, services
 from .deployment import ACCEL_PREFIX
 from .forms import ConsentForm, VoteForm
-from .models import Participant, Stimulus, Study, System
+from .models import Participant, Stimulus, Study
 from .ratelimit import rate_limited
 
 logger = logging.getLogger(__name__)
@@ -298,8 +298,7 @@ _DESIGN_LABELS = {
 def design_rows(study: Study) -> list[tuple[str, str]]:
     """The study's design as label and value, for people: systems by name (their folders stay on the server)."""
     config = study.config or {}
-    rows = [("Systems compared", ", ".join(study.systems.filter(role=System.Role.COMPARED).order_by("pk")
-                                           .values_list("name", flat=True))),
+    rows = [("Systems compared", ", ".join(s.name for s in study.compared_systems())),
             ("Trials per participant", str(study.trials_per_participant)), ("Question", study.question)]
     for key, label in _DESIGN_LABELS.items():
         value = config.get(key)

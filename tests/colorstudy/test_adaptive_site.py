@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 from collections import Counter
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from colorstudy.adaptive import reproduce_list
 from colorstudy.models import Participant, Study, Trial
 
 from ..conftest import TEST_PHOTOS
+from .helpers import at_once
 from .test_participant_flow import current_position, start
 
 pytestmark = pytest.mark.django_db
@@ -154,23 +154,13 @@ def test_many_newcomers_consenting_at_once_each_get_one_list(quality_folders):
     if connection.vendor == "sqlite":
         pytest.skip("runs in the PostgreSQL pass (SQLite's test database is in memory)")
     study = adaptive_study(quality_folders, participants=12, slug="rush")
-    tokens, errors = [], []
+    tokens = []
 
     def newcomer() -> None:
-        try:
-            client = Client()
-            response = client.post("/study/rush/", {"consent": "on"})
-            tokens.append(response["Location"].strip("/").split("/")[-1])
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
+        response = Client().post("/study/rush/", {"consent": "on"})
+        tokens.append(response["Location"].strip("/").split("/")[-1])
 
-    threads = [threading.Thread(target=newcomer) for _ in range(12)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = at_once(newcomer, 12)
     assert not errors and len(set(tokens)) == 12
     counts = [p.trials.count() for p in study.participants.all()]
     assert counts == [TRIALS] * 12  # one list each: none lost, none written twice

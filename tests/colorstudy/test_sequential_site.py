@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -14,7 +13,7 @@ from django.test import Client
 from colorstudy.models import Look, Participant, Trial
 from colorstudy.sequential import take_due_looks
 
-from .helpers import make_study
+from .helpers import at_once, make_study
 from .test_participant_flow import current_position, start, vote
 
 pytestmark = pytest.mark.django_db
@@ -95,21 +94,7 @@ def test_concurrent_looks_are_recorded_once(system_folders):
         client = Client()
         vote_for(client, start(client, study), "vivid")
     Look.objects.all().delete()
-    errors = []
-
-    def look() -> None:
-        try:
-            take_due_looks(study)
-        except Exception as exc:  # noqa: BLE001 - any failure fails the test below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=look) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = at_once(lambda: take_due_looks(study), 6)
     assert not errors and Look.objects.filter(study=study).count() == 1
 
 

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from colorstudy.generation import GenerationError, StudyOptions, SystemSpec, generate_study
-from colorstudy.models import Study, System
+from colorstudy.models import Study
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 DEMO_SYSTEMS = {
@@ -66,7 +66,7 @@ class Command(BaseCommand):
                 study = generate_study(opts, progress=lambda msg: None).study
             except GenerationError as exc:
                 raise CommandError(f"demo study: {exc}") from None
-        compared = ", ".join(study.systems.filter(role=System.Role.COMPARED).order_by("pk").values_list("name", flat=True))
+        compared = ", ".join(s.name for s in study.compared_systems())
         self.stdout.write(self.style.SUCCESS(f"The demo study is ready: {compared}."))
         self.stdout.write(f"  Participant link:  {base}/study/{study.slug}/")
         self.stdout.write(f"  Status page:       {base}/staff/study/{study.slug}/")

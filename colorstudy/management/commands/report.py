@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from colorstudy.export import votes_frame
 from colorstudy.management.database import require_migrated
-from colorstudy.models import Study, System
+from colorstudy.models import Study
 from evaluation.__main__ import add_report_options, report_arguments
 from evaluation.render import render
 from evaluation.report import build_report
@@ -28,9 +28,7 @@ class Command(BaseCommand):
         if votes.empty:
             raise CommandError(f"study {study.slug!r} has no votes yet")
         # The systems in the order the researcher named them: the first one is "system_a".
-        order = options["systems"] or list(
-            study.systems.filter(role=System.Role.COMPARED).order_by("pk").values_list("name", flat=True)
-        )
+        order = options["systems"] or [s.name for s in study.compared_systems()]
         try:
             report = build_report(
                 votes,
