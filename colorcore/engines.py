@@ -27,7 +27,7 @@ from torch import nn
 
 from .errors import ColorcoreError
 from .model import decode
-from .quantize import equalize_channels, subpixel_conv
+from .quantize import as_subpixel, equalize_channels
 
 logger = logging.getLogger(__name__)
 ENGINES = ("torch", "onnxruntime")
@@ -63,10 +63,7 @@ def export_onnx(colorizer, path: Path, calibration: torch.Tensor | None = None, 
     if calibration is not None:
         graph.net = equalize_channels(graph.net, calibration[:16])
     if subpixel:
-        for parent in graph.net.modules():
-            for name, child in parent.named_children():
-                if isinstance(child, nn.ConvTranspose2d):
-                    setattr(parent, name, subpixel_conv(child))
+        as_subpixel(graph.net)
     example = torch.full((1, 1, colorizer.size, colorizer.size), 50.0)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

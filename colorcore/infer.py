@@ -123,8 +123,7 @@ def load_colorizer(spec: str, device: str = "auto", precision: str = "auto", tem
     if int8 and not calibration:
         raise ColorcoreError("precision int8 needs calibration images (colorize takes the first 16 of its input)")
     runtime = pick_runtime("cpu", "fp32") if int8 else pick_runtime(device, precision)
-    if spec == "zhang2016" or spec.startswith("zhang2016:"):
-        path = Path(spec.split(":", 1)[1]) if ":" in spec else zhang.default_path()
+    if (path := zhang.weights_of(spec)) is not None:
         config, state, centers = zhang.convert_state_dict(zhang.load_state_dict(path))
         bins = uniform_bins(centers.numpy())
         t = zhang.RELEASE_TEMPERATURE if temperature is None else temperature

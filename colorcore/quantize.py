@@ -60,6 +60,15 @@ def subpixel_conv(t: nn.ConvTranspose2d) -> nn.Sequential:
     return nn.Sequential(conv, nn.PixelShuffle(2))
 
 
+def as_subpixel(model: nn.Module) -> nn.Module:
+    """Replace, in place, every transposed convolution of ``model`` by its sub-pixel equivalent."""
+    for parent in model.modules():
+        for name, child in parent.named_children():
+            if isinstance(child, nn.ConvTranspose2d):
+                setattr(parent, name, subpixel_conv(child))
+    return model
+
+
 _SCALABLE = (nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d)
 
 
@@ -159,10 +168,7 @@ def quantize_int8(model: nn.Module, calibration: torch.Tensor, keep_float: tuple
         model = copy.deepcopy(model).eval()
         if equalize:
             equalize_channels(model, calibration[: batch_size * 2])
-        for parent in model.modules():  # transposed convolutions as sub-pixel convolutions
-            for name, child in parent.named_children():
-                if isinstance(child, nn.ConvTranspose2d):
-                    setattr(parent, name, subpixel_conv(child))
+        as_subpixel(model)
         prepared = prepare_fx(model, mapping, (calibration[:1],))
         with torch.inference_mode():
             for start in range(0, len(calibration), batch_size):

@@ -101,12 +101,6 @@ def candidates(signature: str) -> list[tuple[str, str]]:
     return found
 
 
-def _model_file(spec: str) -> Path:
-    if spec == "zhang2016" or spec.startswith("zhang2016:"):
-        return Path(spec.split(":", 1)[1]) if ":" in spec else zhang.default_path()
-    return Path(spec)
-
-
 def _cache_path(model: Path, digest: str) -> Path:
     beside = model.with_name(model.name + ".engines.json")
     if os.access(model.parent, os.W_OK) and not model.name.startswith("colorization_release"):
@@ -177,7 +171,7 @@ def choose_engine(spec: str, images: list[Image.Image], temperature: float | Non
 
     if not images:
         raise ColorcoreError("engine auto needs photos to measure the engines on")
-    model = _model_file(spec)
+    model = zhang.weights_of(spec) or Path(spec)
     if not model.is_file():
         raise ColorcoreError(f"{model}: no such model file")
     digest, cpu = _digest(model), cpu_signature()

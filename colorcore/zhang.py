@@ -38,6 +38,15 @@ def default_path() -> Path:
     return default_dir() / FILENAME
 
 
+def weights_of(spec: str) -> Path | None:
+    """The weights file a model spec names when it is ``zhang2016`` or ``zhang2016:PATH``; None otherwise."""
+    if spec == "zhang2016":
+        return default_path()
+    if spec.startswith("zhang2016:"):
+        return Path(spec.split(":", 1)[1])
+    return None
+
+
 def convert_state_dict(state: dict[str, torch.Tensor]) -> tuple[ModelConfig, dict[str, torch.Tensor], torch.Tensor]:
     """Official eccv16 state_dict -> (config, colorcore state_dict, bin centers (313, 2) in ab units)."""
     if "model_out.weight" not in state or "model8.6.weight" not in state:

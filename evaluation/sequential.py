@@ -448,8 +448,13 @@ def participant_z(votes_a: np.ndarray, votes_b: np.ndarray) -> tuple[float, floa
     floor = math.sqrt(float(np.sum(0.25 / n))) / len(shares)
     se = max(float(np.std(shares, ddof=1) / math.sqrt(len(shares))), floor)
     t = (float(np.mean(shares)) - 0.5) / se
-    z = float(stats.norm.isf(stats.t.sf(t, len(shares) - 1))) if t > 0 else -float(stats.norm.isf(stats.t.cdf(t, len(shares) - 1)))
-    return z, float(np.mean(shares)), se
+    return float(t_as_z(t, len(shares) - 1)), float(np.mean(shares)), se
+
+
+def t_as_z(t, df):
+    """The z with the same tail probability as Student's ``t`` with ``df`` degrees of freedom
+    (on the side ``t`` lies), so that normal bounds apply to a t statistic."""
+    return np.where(t > 0, stats.norm.isf(stats.t.sf(t, df)), -stats.norm.isf(stats.t.cdf(t, df)))
 
 
 def fixed_plan(participants: int, looks: int | list[int] = 5, alpha: float = 0.05, spending: str = "obf",
@@ -537,8 +542,7 @@ def simulate(plan: SequentialPlan, share: float, studies: int = 2000, votes_per_
         se = np.maximum(x.std(axis=1, ddof=1) / math.sqrt(count), math.sqrt(0.25 / (votes_per_participant * count)))
         with np.errstate(divide="ignore", invalid="ignore"):
             t = (x.mean(axis=1) - 0.5) / se
-        z = np.where(t > 0, stats.norm.isf(stats.t.sf(t, count - 1)), -stats.norm.isf(stats.t.cdf(t, count - 1)))
-        z = np.nan_to_num(z, nan=0.0)
+        z = np.nan_to_num(t_as_z(t, count - 1), nan=0.0)
         efficacy = active & (np.abs(z) >= plan.efficacy[k])
         last = k == len(plan.looks) - 1
         futile = (active & ~efficacy & (np.abs(z) < plan.futility[k]) if plan.futility and obey_futility and not last
@@ -582,7 +586,7 @@ def completed_order(df) -> list[str]:
 def replay(plan: SequentialPlan, pair, order: list[str]) -> list[LookResult]:
     """Every look the plan has taken on these votes: ``order`` lists the participants as they
     finished; the replay stops at the first look that stops the study."""
-    results = []
+    results, statistics = [], []
     participants = pair["participant"].astype(str)
     for k, count in enumerate(plan.looks):
         if len(order) < count:
@@ -590,7 +594,10 @@ def replay(plan: SequentialPlan, pair, order: list[str]) -> list[LookResult]:
         z, share, se = look_statistic(pair[participants.isin(set(order[:count]))], plan.primary)
         if not np.isfinite(z):
             continue  # no variance yet (every participant alike): this look cannot decide
-        results.append(analyse_look(plan, k + 1, z, share, se))
+        results.append(analyse_look(plan, k + 1, z, share, se, inference=False))
+        statistics.append((k + 1, z, share, se))
         if results[-1].stopped:
             break
+    if results:  # the stage-wise inference (root-findings) is only needed at the deciding look
+        results[-1] = analyse_look(plan, *statistics[-1])
     return results

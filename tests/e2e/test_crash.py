@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import pytest
 
 from ..conftest import ROOT, make_system_folders
 from ..simulated import Outcome, run_participant
+from ..stack import free_port, wait_for_port
 
 pytestmark = pytest.mark.slow
 
@@ -34,24 +34,12 @@ def wait_for_votes(out: Outcome, n: int, timeout: float = 60) -> None:
         time.sleep(0.005)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(env: dict, port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "colorstudy.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}",
          "--log-level", "error"], env=env, cwd=ROOT, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return proc
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("gunicorn did not start")
+    wait_for_port(port)
+    return proc
 
 
 def manage(env: dict, *args: str) -> str:
