@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,10 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 TEST_PHOTOS = FIXTURES / "lfw-test-sample"
 TRAIN_PHOTOS = FIXTURES / "lfw-train-sample"
-LFW = ROOT.parent / "shared" / "data" / "lfw-deepfunneled"
+# The project's read-only real data (LFW, the tone-mapping study, pwcmp) sits beside the checkout;
+# COLORSTUDY_SHARED points elsewhere. Tests that need it are skipped, with the reason, without it.
+SHARED = Path(os.environ.get("COLORSTUDY_SHARED", ROOT.parent / "shared"))
+LFW = SHARED / "data" / "lfw-deepfunneled"
 
 
 @pytest.fixture(autouse=True)

@@ -19,12 +19,10 @@ from evaluation.jod import jod_scale
 from evaluation.matrices import comparison_counts
 from evaluation.votes import load_votes
 
-from ..conftest import ROOT
-
-TMO = ROOT.parent / "shared" / "data" / "pairwise" / "tmo_cmp_data.csv"
+from .pwcmp_octave.cases import TMO, needs_tmo
 
 
-@pytest.mark.skipif(not TMO.exists(), reason="needs ../shared/data/pairwise")
+@needs_tmo
 def test_the_posterior_mean_is_pwcmps_jod_scale_on_a_real_study():
     counts = comparison_counts(load_votes(TMO))
     wins = counts.total

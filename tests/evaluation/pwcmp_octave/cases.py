@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from evaluation.matrices import comparison_counts
 from evaluation.votes import load_votes
 
-from ...conftest import ROOT
+from ...conftest import SHARED
 
-TMO = ROOT.parent / "shared" / "data" / "pairwise" / "tmo_cmp_data.csv"
+TMO = SHARED / "data" / "pairwise" / "tmo_cmp_data.csv"
+needs_tmo = pytest.mark.skipif(not TMO.exists(), reason=f"needs the tone-mapping study, {TMO}")
 EXPECTED = Path(__file__).resolve().parent / "tmo_expected.json"
 
 # D[i, j] = times i chosen over j. Unanimous pairs (0 against 6, 4 against 0) beside mixed ones.

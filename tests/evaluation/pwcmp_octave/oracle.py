@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ...conftest import ROOT
+from ...conftest import SHARED
 
 HERE = Path(__file__).resolve().parent
-PWCMP = Path(os.environ.get("PWCMP_DIR", ROOT.parent / "shared" / "anchors" / "pwcmp"))
+PWCMP = Path(os.environ.get("PWCMP_DIR", SHARED / "anchors" / "pwcmp"))
 
 
 def available() -> bool:
