@@ -39,8 +39,7 @@ from skimage import color
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.cpu import describe  # noqa: E402
-from colorcore.color import rgb_to_lab  # noqa: E402
-from colorcore.infer import _network_input, auto_colorizer, colorize_path, load_colorizer  # noqa: E402
+from colorcore.infer import auto_colorizer, colorize_path, load_colorizer, network_lightness  # noqa: E402
 from colorcore.model import ColorizationNet, ModelConfig  # noqa: E402
 from colorcore.zhang import convert_state_dict  # noqa: E402
 
@@ -135,8 +134,7 @@ def main() -> None:
 
 def network_alone(colorizer, pngs: list[bytes], batch: int) -> float:
     """ms per image of the network with its decoding only (lightness in, ab out), batches of ``batch``."""
-    images = [Image.open(io.BytesIO(b)).convert("RGB").resize((colorizer.size,) * 2, Image.Resampling.BICUBIC) for b in pngs]
-    lightness = rgb_to_lab(_network_input(images, colorizer.size))[:, :1]
+    lightness = network_lightness([Image.open(io.BytesIO(b)).convert("RGB") for b in pngs], colorizer.size)
     colorizer._ab_from_lightness(lightness[:batch])  # warm-up
     start = time.perf_counter()
     for i in range(0, len(lightness), batch):

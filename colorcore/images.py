@@ -1,6 +1,7 @@
-"""Decoding any image file to 8-bit RGB: one function for colorcore and for the study's stimuli.
+"""Decoding any image file to 8-bit RGB (one function for colorcore and for the study's stimuli),
+and writing colorcore's outputs as PNG.
 
-PIL and numpy only (no torch), so that the study site's commands can use it cheaply.
+PIL, numpy and fpng only (no torch), so that the study site's commands can use it cheaply.
 """
 from __future__ import annotations
 
@@ -49,3 +50,14 @@ def _to_rgb8(im: Image.Image) -> Image.Image:
     rgb = im.convert("RGB")
     rgb.load()
     return rgb
+
+
+def write_png(path: Path, rgb: np.ndarray) -> Path:
+    """Write (H, W, 3) uint8 sRGB as a PNG with fpng: 12 to 50 times faster than Pillow's zlib at 512 x 512
+    (1.4 against 17 ms at its fastest level, 70 ms at its default), for files about a tenth larger
+    than Pillow's fastest level (bench/README.md). The study re-encodes its stimuli anyway."""
+    import fpng
+
+    path = Path(path)
+    path.write_bytes(fpng.from_ndarray(np.ascontiguousarray(rgb, dtype=np.uint8)))
+    return path

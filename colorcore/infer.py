@@ -19,10 +19,11 @@ import torch.nn.functional as F
 from PIL import Image
 
 from . import zhang
-from .color import lab_to_rgb, rgb_to_lab
+from .color import lab_to_rgb8, lightness8, rgb_to_lab
 from .data import DataError, list_images, load_rgb
 from .encoding import ColorBins, uniform_bins
 from .errors import ColorcoreError
+from .images import write_png
 from .model import ColorizationNet, ModelConfig, decode
 from .runtime import PRECISIONS, Runtime, pick_runtime
 
@@ -61,36 +62,48 @@ class Colorizer:
         ab = decode(out, self.config, self.bins.centers if self.bins else None, self.temperature, self.method)
         return F.interpolate(ab, scale_factor=4, mode="bilinear", align_corners=False)
 
+    def predict(self, prepared: list[Prepared]) -> torch.Tensor:
+        """(B, 2, S, S) ab predicted for photos made ready by ``prepare``."""
+        lightness = torch.from_numpy(np.stack([p.small for p in prepared]))[:, None]  # (B, 1, S, S)
+        return self._ab_from_lightness(lightness.to(self.runtime.device)).float().cpu()
+
     def colorize(self, images: list[Image.Image]) -> list[Image.Image]:
         """Colorize RGB (or gray) images of any size: the network sees ``size`` x ``size``, the output
         keeps each image's own size and its full-resolution lightness."""
-        full = [_to_tensor(im) for im in images]
-        if all(f.shape[-2:] == (self.size, self.size) for f in full):
-            # Already the network's size: one Lab conversion and one recombination for the batch.
-            lab = rgb_to_lab(torch.stack(full))
-            ab = self._ab_from_lightness(lab[:, :1].to(self.runtime.device)).float().cpu()
-            return [_to_image(rgb) for rgb in lab_to_rgb(torch.cat([lab[:, :1], ab], 1))]
-        ab = self.ab(_network_input(images, self.size)).float().cpu()
-        out = []
-        for f, ab_i in zip(full, ab, strict=True):
-            lightness = rgb_to_lab(f.unsqueeze(0))[:, :1]  # (1, 1, H, W) at the image's own size
-            ab_full = F.interpolate(ab_i.unsqueeze(0), size=f.shape[-2:], mode="bilinear", align_corners=False)
-            out.append(_to_image(lab_to_rgb(torch.cat([lightness, ab_full], 1))[0]))
-        return out
+        prepared = [prepare(im, self.size) for im in images]
+        return [Image.fromarray(finish(p, ab)) for p, ab in zip(prepared, self.predict(prepared), strict=True)]
 
 
-def _to_image(rgb: torch.Tensor) -> Image.Image:
-    """(3, H, W) in [0, 1] -> 8-bit PIL image."""
-    return Image.fromarray((rgb.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8))
+@dataclass(frozen=True)
+class Prepared:
+    """A photo ready for the network: its lightness at its own size and at the network's."""
+
+    lightness: np.ndarray  # (H, W) float32 L in [0, 100], the output's lightness
+    small: np.ndarray  # (S, S) float32 L of the photo resized (bicubic) to the network's size, as in training
 
 
-def _network_input(images: list[Image.Image], size: int) -> torch.Tensor:
-    """(B, 3, size, size) sRGB: each image resized (bicubic) to the network's input size."""
-    return torch.stack([_to_tensor(im.resize((size, size), Image.Resampling.BICUBIC)) for im in images])
+def prepare(image: Image.Image, size: int) -> Prepared:
+    image = image if image.mode == "RGB" else image.convert("RGB")
+    lightness = lightness8(np.asarray(image))  # (H, W, 3) uint8 -> (H, W)
+    return Prepared(lightness, lightness if image.size == (size, size) else _small_lightness(image, size))
 
 
-def _to_tensor(im: Image.Image) -> torch.Tensor:
-    return torch.from_numpy(np.asarray(im.convert("RGB"), dtype=np.uint8).copy()).permute(2, 0, 1).float().div_(255)
+def _small_lightness(image: Image.Image, size: int) -> np.ndarray:
+    image = image if image.mode == "RGB" else image.convert("RGB")
+    return lightness8(np.asarray(image.resize((size, size), Image.Resampling.BICUBIC)))
+
+
+def network_lightness(images: list[Image.Image], size: int) -> torch.Tensor:
+    """(B, 1, size, size) the network's input for ``images``: what int8 calibrates and engine auto compares on."""
+    return torch.from_numpy(np.stack([_small_lightness(im, size) for im in images]))[:, None]
+
+
+def finish(prepared: Prepared, ab: torch.Tensor) -> np.ndarray:
+    """(2, S, S) predicted ab -> (H, W, 3) uint8 sRGB at the photo's own size, with its own lightness."""
+    h, w = prepared.lightness.shape
+    if tuple(ab.shape[-2:]) != (h, w):
+        ab = F.interpolate(ab[None], size=(h, w), mode="bilinear", align_corners=False)[0]
+    return lab_to_rgb8(prepared.lightness, ab.numpy())
 
 
 INFERENCE_PRECISIONS = (*PRECISIONS, "int8")
@@ -137,7 +150,7 @@ def load_colorizer(spec: str, device: str = "auto", precision: str = "auto", tem
     if int8:
         from .quantize import quantize_int8
 
-        quantized = quantize_int8(model.eval(), rgb_to_lab(_network_input(calibration, size))[:, :1])
+        quantized = quantize_int8(model.eval(), network_lightness(calibration, size))
         return Colorizer(quantized, config, bins, runtime, t, method, name, size, torch.float32, "int8")
     model = runtime.format_model(model.to(runtime.device).eval())
     model, dtype = _freeze_for_cpu(model, runtime, size)
@@ -154,7 +167,7 @@ def _onnx_colorizer(spec: str, precision: str, temperature: float | None, method
     from .engines import onnx_engine
 
     colorizer = load_colorizer(spec, "cpu", "fp32", temperature, method)
-    lightness = rgb_to_lab(_network_input(calibration, colorizer.size))[:, :1] if calibration else None
+    lightness = network_lightness(calibration, colorizer.size) if calibration else None
     colorizer.engine = onnx_engine(colorizer, precision, calibration=lightness)
     colorizer.engine_name, colorizer.precision = "onnxruntime", precision
     return colorizer
@@ -241,41 +254,41 @@ def colorize_path(spec: str | Colorizer, source: Path, output: Path, batch_size:
     bar = tqdm(total=len(files), disable=not show, unit="img", desc="colorizing")
     batches = [files[start : start + batch_size] for start in range(0, len(files), batch_size)]
 
-    def save(path: Path, im: Image.Image) -> Path:
+    def save(path: Path, prepared: Prepared, ab: torch.Tensor) -> Path:
         target = (output / path.relative_to(root)).with_suffix(".png")
         target.parent.mkdir(parents=True, exist_ok=True)
-        im.save(target)
-        return target
+        return write_png(target, finish(prepared, ab))
 
-    # Decoding the next batch and encoding the last one's PNGs run in threads (Pillow releases the
-    # GIL) while the network works on the current batch: the network's time is what is left.
+    # Decoding and preparing the next batch, and recombining and encoding the last one, run in threads
+    # (Pillow and numpy release the GIL) while the network works on the current batch.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        loading = pool.submit(_load_batch, batches[0]) if batches else None
+        loading = pool.submit(_load_batch, batches[0], colorizer.size) if batches else None
         saving: list = []
         for index in range(len(batches)):
-            (batch, paths, skipped) = loading.result()
+            (prepared, paths, skipped) = loading.result()
             if index + 1 < len(batches):
-                loading = pool.submit(_load_batch, batches[index + 1])
+                loading = pool.submit(_load_batch, batches[index + 1], colorizer.size)
             result.skipped.extend(skipped)
-            for path, im in zip(paths, colorizer.colorize(batch) if batch else [], strict=True):
-                saving.append(pool.submit(save, path, im))
+            for path, p, ab in zip(paths, prepared, colorizer.predict(prepared) if prepared else [], strict=True):
+                saving.append(pool.submit(save, path, p, ab))
             bar.update(len(batches[index]))
         result.written.extend(f.result() for f in saving)
     bar.close()
     return result
 
 
-def _load_batch(paths: list[Path]) -> tuple[list[Image.Image], list[Path], list[str]]:
-    """(images, their paths, the unreadable ones' messages): unreadable files are skipped with a warning."""
-    images, kept, skipped = [], [], []
+def _load_batch(paths: list[Path], size: int) -> tuple[list[Prepared], list[Path], list[str]]:
+    """(photos made ready for the network, their paths, the unreadable ones' messages): unreadable
+    files are skipped with a warning."""
+    prepared, kept, skipped = [], [], []
     for path in paths:
         try:
-            images.append(load_rgb(path))
+            prepared.append(prepare(load_rgb(path), size))
             kept.append(path)
         except DataError as exc:
             logger.warning("skipping %s", exc)
             skipped.append(str(exc))
-    return images, kept, skipped
+    return prepared, kept, skipped
 
 
 def _colorizer_for(spec: str, files: list[Path], precision: str, temperature: float | None, engine: str) -> Colorizer:

@@ -27,7 +27,6 @@ import torch
 from PIL import Image
 
 from . import zhang
-from .color import rgb_to_lab
 from .errors import ColorcoreError
 
 logger = logging.getLogger(__name__)
@@ -167,7 +166,7 @@ def split_photos(images: list[Image.Image]) -> tuple[list[Image.Image], list[Ima
 def choose_engine(spec: str, images: list[Image.Image], temperature: float | None = None,
                   refresh: bool = False) -> Selection:
     """The engine and precision for ``spec`` on this CPU, from the cache or measured on ``images``."""
-    from .infer import _network_input, load_colorizer
+    from .infer import load_colorizer, network_lightness
 
     if not images:
         raise ColorcoreError("engine auto needs photos to measure the engines on")
@@ -183,7 +182,7 @@ def choose_engine(spec: str, images: list[Image.Image], temperature: float | Non
                          tuple(Candidate(**c) for c in stored["candidates"]), cached=True)
     calibration, held_out = split_photos(images)
     reference = load_colorizer(spec, "cpu", "fp32", temperature)
-    lightness = rgb_to_lab(_network_input(held_out, reference.size))[:, :1]
+    lightness = network_lightness(held_out, reference.size)
     results: list[Candidate] = []
     reference_ab = None
     for engine, precision in candidates(cpu):

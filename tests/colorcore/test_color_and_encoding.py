@@ -6,9 +6,10 @@ import torch
 from scipy.spatial.distance import cdist
 from skimage import color
 
-from colorcore.color import gamut_bins, lab_to_rgb, quantize_ab, rgb_to_lab
+from colorcore.color import gamut_bins, lab_to_rgb, lab_to_rgb8, lightness8, quantize_ab, rgb_to_lab
 from colorcore.data import load_rgb, to_tensor
 from colorcore.encoding import ab_histogram, learn_bins, rebalancing_weights
+from colorcore.images import write_png
 
 from ..conftest import TRAIN_PHOTOS
 
@@ -29,6 +30,40 @@ def test_lab_matches_scikit_image_on_real_photos_and_random_colors():
 def test_lab_round_trip_returns_the_same_rgb():
     rgb = real_batch()
     assert (lab_to_rgb(rgb_to_lab(rgb)) - rgb).abs().max() < 1e-4
+
+
+def test_the_lightness_of_8_bit_photos_is_the_general_conversions_and_scikit_images():
+    photos = [np.asarray(load_rgb(f)) for f in sorted(TRAIN_PHOTOS.rglob("*.jpg"))[:3]]
+    every_level = np.stack(np.meshgrid(*[np.arange(0, 256, 5, dtype=np.uint8)] * 3, indexing="ij"), -1).reshape(-1, 1, 3)
+    for rgb in (*photos, every_level):
+        ours = lightness8(rgb)
+        general = rgb_to_lab(torch.tensor(rgb).permute(2, 0, 1)[None].float() / 255)[0, 0].numpy()
+        assert ours.dtype == np.float32 and ours.shape == rgb.shape[:2]
+        assert np.abs(ours - general).max() < 1e-4
+        assert np.abs(ours - color.rgb2lab(rgb)[..., 0]).max() < 1e-3
+
+
+def test_8_bit_recombination_is_the_general_conversion_rounded_within_one_level():
+    rng = np.random.default_rng(0)
+    photo = np.asarray(load_rgb(sorted(TRAIN_PHOTOS.rglob("*.jpg"))[0]))
+    lab = rgb_to_lab(torch.from_numpy(photo).permute(2, 0, 1)[None].float() / 255)[0].numpy()
+    random_lab = np.stack([rng.uniform(0, 100, (64, 64)), *rng.uniform(-110, 110, (2, 64, 64))]).astype(np.float32)
+    for case in (lab, random_lab):  # a photo (which must come back as itself) and colors far outside sRGB
+        ours = lab_to_rgb8(case[0], case[1:])
+        exact = lab_to_rgb(torch.tensor(case)[None])[0].permute(1, 2, 0).numpy() * 255
+        assert ours.dtype == np.uint8 and ours.shape == (*case.shape[1:], 3)
+        assert np.abs(ours.astype(float) - exact).max() <= 1.0
+    assert np.abs(lab_to_rgb8(lab[0], lab[1:]).astype(int) - photo).max() <= 1
+
+
+def test_png_outputs_are_lossless_and_readable_by_pillow(tmp_path):
+    from PIL import Image
+
+    photo = np.asarray(load_rgb(sorted(TRAIN_PHOTOS.rglob("*.jpg"))[0]))
+    path = write_png(tmp_path / "out.png", photo)
+    with Image.open(path) as im:
+        assert im.format == "PNG" and im.mode == "RGB"
+        assert np.array_equal(np.asarray(im), photo)
 
 
 def test_gamut_bins_are_grid_centers_inside_the_ab_range():

@@ -12,7 +12,7 @@ from PIL import Image
 from colorcore.color import rgb_to_lab
 from colorcore.data import list_images
 from colorcore.errors import ColorcoreError
-from colorcore.infer import _network_input, calibration_images, load_colorizer
+from colorcore.infer import calibration_images, load_colorizer, network_lightness
 
 from ..conftest import FIXTURES, ROOT
 
@@ -26,7 +26,7 @@ def ab_of(images: list[Image.Image]) -> torch.Tensor:
 
 def lightness_of(images: list[Image.Image], size: int) -> torch.Tensor:
     """(N, 1, size, size) lightness, resized as load_colorizer resizes its calibration photos."""
-    return rgb_to_lab(_network_input(images, size))[:, :1]
+    return network_lightness(images, size)
 
 
 def test_int8_colorizes_trained_faces_within_two_ab_units_of_fp32():

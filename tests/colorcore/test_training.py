@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from skimage import color
 
 from colorcore.__main__ import main
 from colorcore.color import rgb_to_lab
 from colorcore.data import load_rgb, to_tensor
-from colorcore.infer import load_colorizer
+from colorcore.infer import colorize_path, load_colorizer
 from colorcore.train import TrainConfig, train
 
 from ..conftest import TEST_PHOTOS, TRAIN_PHOTOS
@@ -137,6 +138,26 @@ def test_colorize_cli_writes_one_png_per_input_at_its_size_and_skips_bad_files(t
     rel = first.relative_to(src).with_suffix(".png")
     assert Image.open(tmp_path / "out" / rel).size == (300, 180)
     assert "1 skipped" in capsys.readouterr().out
+
+
+def test_the_pipelined_command_writes_what_colorize_computes_with_each_photos_own_lightness(tmp_path):
+    train(small_config(TRAIN_PHOTOS, tmp_path / "run", max_steps=2), progress=False)
+    src = tmp_path / "in"
+    src.mkdir()
+    photos = sorted(TEST_PHOTOS.rglob("*.jpg"))[:11]  # two batches and a part
+    for i, photo in enumerate(photos):  # the network's size, larger, smaller, gray
+        im = Image.open(photo).convert("RGB")
+        im = [im.resize((256, 256)), im.resize((512, 384)), im.resize((120, 200)), im.convert("L")][i % 4]
+        im.save(src / f"{i:02d}.png")
+    colorizer = load_colorizer(str(tmp_path / "run" / "last.pt"))
+    colorize_path(colorizer, src, tmp_path / "out", batch_size=4, progress=False)
+    for i in range(len(photos)):
+        source = Image.open(src / f"{i:02d}.png")
+        written = np.asarray(Image.open(tmp_path / "out" / f"{i:02d}.png"))
+        assert np.array_equal(written, np.asarray(colorizer.colorize([source])[0]))
+        lightness_in = color.rgb2lab(np.asarray(source.convert("RGB")))[..., 0]
+        # the photo's own lightness, except where a color outside sRGB was clipped (black borders)
+        assert np.median(np.abs(color.rgb2lab(written)[..., 0] - lightness_in)) < 0.5
 
 
 @pytest.mark.parametrize(
