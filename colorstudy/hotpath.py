@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import QuerySet
 
-from .models import Participant, Study
+from .models import Participant
 
 SENTINEL = -918273645  # stands for the one parameter while the SQL is compiled
 
@@ -24,6 +24,8 @@ class _Compiled:
     sql: str  # with one %s
     fields: list[str]  # the columns' attribute names, in the SQL's order
     converters: dict  # column index -> (the ORM's from-database converters, the column's expression)
+    own: tuple[int, ...] = ()  # the columns of the queried model
+    related: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (relation, its columns) of each select_related model
 
 
 @functools.cache
@@ -34,7 +36,10 @@ def _compiled(vendor: str, key: str, build: Callable[[object], QuerySet]) -> _Co
     if [str(p) for p in params] != [str(SENTINEL)]:  # a text column gets the sentinel as text
         raise RuntimeError(f"the hot-path query {key} must take exactly one parameter, not {params}")
     columns = [column for column, _, _ in compiler.select[: compiler.col_count]]
-    return _Compiled(sql, [column.target.attname for column in columns], compiler.get_converters(columns))
+    klass = compiler.klass_info
+    related = tuple((info["field"].name, tuple(info["select_fields"])) for info in klass.get("related_klass_infos", []))
+    return _Compiled(sql, [column.target.attname for column in columns], compiler.get_converters(columns),
+                     tuple(klass["select_fields"]), related)
 
 
 def sql(key: str, build: Callable[[object], QuerySet]) -> str:
@@ -50,8 +55,9 @@ def rows(key: str, build: Callable[[object], QuerySet], parameter) -> list[tuple
 
 
 def first(model, key: str, build: Callable[[object], QuerySet], parameter):
-    """The first instance of ``build(parameter)`` (a plain ``model`` queryset), with the fields'
-    converters applied as the ORM applies them (dates on SQLite, JSON); None when there is none."""
+    """The first instance of ``build(parameter)`` (a ``model`` queryset, with at most one level of
+    ``select_related``), with the fields' converters applied as the ORM applies them (dates on
+    SQLite, JSON) and the related instances attached; None when there is none."""
     compiled = _compiled(connection.vendor, key, build)
     with connection.cursor() as cursor:
         cursor.execute(compiled.sql, [parameter])
@@ -62,20 +68,19 @@ def first(model, key: str, build: Callable[[object], QuerySet], parameter):
     for index, (converters, expression) in compiled.converters.items():
         for convert in converters:
             values[index] = convert(values[index], expression, connection)
-    return model.from_db(connection.alias, compiled.fields, values)
+    def instance(of, columns: tuple[int, ...]):
+        return of.from_db(connection.alias, [compiled.fields[i] for i in columns], [values[i] for i in columns])
+
+    found = instance(model, compiled.own)
+    for name, columns in compiled.related:
+        setattr(found, name, instance(model._meta.get_field(name).related_model, columns))
+    return found
 
 
 def _participant_by_token(token) -> QuerySet:
-    return Participant.objects.filter(token=token)
-
-
-def _study_by_pk(pk) -> QuerySet:
-    return Study.objects.filter(pk=pk)
+    return Participant.objects.select_related("study").filter(token=token)
 
 
 def participant(token: str) -> Participant | None:
-    """The participant with this token and its study (two compiled queries instead of one built)."""
-    found = first(Participant, "participant_by_token", _participant_by_token, token)
-    if found is not None:
-        found.study = first(Study, "study_by_pk", _study_by_pk, found.study_id)
-    return found
+    """The participant with this token and its study: one compiled query."""
+    return first(Participant, "participant_with_study", _participant_by_token, token)

@@ -4,6 +4,7 @@ Views call these functions and only translate their outcomes into HTTP.
 """
 from __future__ import annotations
 
+import contextlib
 import enum
 import functools
 import logging
@@ -358,14 +359,18 @@ def record_vote(participant: Participant, position: int, side: str, response_ms:
             raise VoteRefused(404, f"this participant has no trial {position}")
         raise VoteRefused(409, f"trial {position} is not the current trial")
     chosen = current.left if side == Vote.Side.LEFT else current.right
+    last = position >= trials_of(participant)
     finished = 0
     try:
-        with transaction.atomic():
+        # One INSERT is atomic by itself; only the last vote, which also finishes the participant,
+        # needs a transaction. Leaving out BEGIN and COMMIT saves two of a vote's five round trips
+        # to PostgreSQL.
+        with transaction.atomic() if last else contextlib.nullcontext():
             Vote.objects.create(
                 trial_id=current.pk, side=side, chosen_system_id=chosen.system_id, response_ms=response_ms,
                 displayed_ms=displayed_ms,
             )
-            if position >= trials_of(participant):
+            if last:
                 finished = Participant.objects.filter(pk=participant.pk, finished_at__isnull=True).update(
                     finished_at=timezone.now()
                 )

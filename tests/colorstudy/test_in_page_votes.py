@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from colorstudy.models import Participant, System, Trial, Vote
 
@@ -94,3 +96,20 @@ def test_the_in_page_answers_carry_no_system_name(system_folders):
     for text in answers:
         for secret in secrets:
             assert secret not in text
+
+
+def test_a_vote_that_does_not_finish_the_list_costs_three_queries_and_no_transaction(system_folders):
+    study = make_study(system_folders, participants=2, trials=5)
+    client = Client()
+    participant = start(client, study)
+    position = current_position(client, participant)
+    vote_json(client, participant, position, "left")  # the first request of a process compiles the SQL
+    with CaptureQueriesContext(connection) as queries:
+        assert vote_json(client, participant, position + 1, "right").status_code == 200
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    # the participant with its study, the unanswered trials, the vote: no BEGIN, COMMIT or SAVEPOINT
+    assert statements == ["SELECT", "SELECT", "INSERT"]
+    for step in range(2, 5):  # the last vote also finishes the participant, in one transaction
+        vote_json(client, participant, position + step, "left")
+    assert Participant.objects.get(pk=participant.pk).finished_at is not None
+    assert Vote.objects.filter(trial__participant=participant).count() == 5
