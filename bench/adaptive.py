@@ -16,6 +16,11 @@ three designs). The benchmark then records the RMSE against the truth (both cent
 tau. It prints the curves' summary, how many votes the adaptive design needs to reach the
 balanced design's final RMSE, and draws docs/adaptive.png.
 
+Beside each setting it prints what no design can beat by much: the share of the balanced
+design's votes that the A-optimal design needs, knowing the true scores, in the large-sample
+limit (evaluation.adaptive.balanced_efficiency); and the same for the scale of a real study
+(pwcmp's tone-mapping study, when ../shared holds it).
+
     .venv/bin/python bench/adaptive.py [--runs 12]
 """
 from __future__ import annotations
@@ -33,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.cpu import describe  # noqa: E402
-from evaluation.adaptive import rmse, schedule, scores  # noqa: E402
+from evaluation.adaptive import balanced_efficiency, rmse, schedule, scores  # noqa: E402
 from evaluation.jod import SIGMA  # noqa: E402
 
 SPREAD, OFFSET = 1.2, 0.3
@@ -82,6 +87,20 @@ def timing(s: int, trials: int) -> None:
           f"max {1e3 * max(times):.0f} ms (goal: at most 200 ms for 20 systems)")
 
 
+def real_study_bound() -> None:
+    """What an optimal design could save on the scale of a real study: pwcmp's tone-mapping study."""
+    study = ROOT.parent / "shared" / "data" / "pairwise" / "tmo_cmp_data.csv"
+    if not study.exists():
+        return
+    from evaluation.jod import jod_scale
+    from evaluation.matrices import comparison_counts
+    from evaluation.votes import load_votes
+
+    truth = np.asarray(jod_scale(comparison_counts(load_votes(study)), n_boot=0).statistic)
+    print(f"a real study (pwcmp's tone-mapping study): {len(truth)} systems over {np.ptp(truth):.1f} JOD (SD "
+          f"{truth.std():.2f}); the A-optimal design needs {balanced_efficiency(truth):.2f} of the balanced design's votes")
+
+
 def votes_to_reach(curve: np.ndarray, target: float) -> float | None:
     below = np.nonzero(curve[:, 1] <= target)[0]
     return float(curve[below[0], 0]) if len(below) else None
@@ -96,6 +115,7 @@ def main() -> None:
     globals()["SPREAD"] = args.spread
     print(describe())
     print(f"true scores: normal with SD {SPREAD} JOD; observer offsets SD {OFFSET} JOD")
+    real_study_bound()
     curves = {}
     for s, (trials, participants) in SETTINGS.items():
         start = time.perf_counter()
@@ -105,6 +125,8 @@ def main() -> None:
             for d in DESIGNS:
                 runs[d].append(run(d, truth, trials, participants, np.random.default_rng([r, DESIGNS.index(d)])))
         curves[s] = {d: np.mean(runs[d], axis=0) for d in DESIGNS}
+        bound = np.mean([balanced_efficiency(np.sort(np.random.default_rng(1000 + r).normal(0, SPREAD, s)))
+                         for r in range(args.runs)])
         final = curves[s]["balanced"][-1]
         print(f"\n{s} systems, {trials} trials per participant, {participants} participants "
               f"({int(final[0])} votes), {args.runs} runs ({time.perf_counter() - start:.0f} s)")
@@ -114,6 +136,7 @@ def main() -> None:
                               for k in (participants // 6, participants // 3, participants // 2, participants - 1))
             print(f"  {d:9s} {marks}")
         print(f"  the balanced design's final RMSE {final[1]:.3f} after {int(final[0])} votes; goal: at most half of them")
+        print(f"    the A-optimal design, knowing the true scores, needs {bound:.2f} of them (large-sample limit)")
         for d in DESIGNS[1:]:
             need = votes_to_reach(curves[s][d], final[1])
             share = f"{need / final[0]:.2f} of them" if need else "not within the run"

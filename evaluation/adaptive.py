@@ -175,6 +175,64 @@ def schedule(wins: np.ndarray, n_trials: int, prior_sd: float = PRIOR_SD,
     return pairs
 
 
+def optimal_allocation(true_scores: np.ndarray, iterations: int = 2000) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """The A-optimal design for known scores: the shares of comparisons among all pairs that make
+    the scores' total large-sample variance smallest.
+
+    Multiplicative algorithm (Silvey, Titterington & Torsney, 1978): each pair's share grows with
+    the variance it would remove, ``w_ij e' M^-2 e``, until every pair in use removes the same.
+
+    Returns the pairs (i < j) and their shares (summing to 1).
+    """
+    pairs, incidence, fisher = _every_pair(true_scores)
+    shares = np.full(len(pairs), 1.0 / len(pairs))
+    for _ in range(iterations):
+        inverse = np.linalg.inv(_information(incidence, fisher * shares))
+        removed = fisher * np.einsum("ki,ij,kj->k", incidence, inverse @ inverse, incidence)
+        shares = shares * removed / (shares @ removed)
+    return pairs, shares
+
+
+def _every_pair(true_scores: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray, np.ndarray]:
+    """Every pair (i < j), the (P, S) incidence matrix (e_i - e_j per pair) and each pair's Fisher
+    information (P,) at the given scores."""
+    q = np.asarray(true_scores, dtype=float)
+    s = len(q)
+    pairs = [(i, j) for i in range(s) for j in range(i + 1, s)]
+    incidence = np.zeros((len(pairs), s))
+    rows = np.arange(len(pairs))
+    first, second = np.array(pairs).T
+    incidence[rows, first], incidence[rows, second] = 1.0, -1.0
+    return pairs, incidence, _fisher(Posterior(q, np.zeros((s, s))))[first, second]
+
+
+def _information(incidence: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The Fisher information of the scores (a weighted graph Laplacian), made invertible by
+    adding ``1 1' / S``: the scores' mean is not identified, and this adds exactly 1 to the trace
+    of the inverse."""
+    s = incidence.shape[1]
+    return (incidence.T * weights) @ incidence + np.full((s, s), 1.0 / s)
+
+
+def balanced_efficiency(true_scores: np.ndarray) -> float:
+    """The share of a balanced design's votes that the A-optimal design needs for the same total
+    variance of the scores, in the large-sample limit: about what any design, adaptive or not, can
+    save over the balanced one. 1 means balanced is already optimal (equal scores).
+
+    >>> round(balanced_efficiency(np.zeros(5)), 3)
+    1.0
+    >>> bool(balanced_efficiency(np.arange(6) * 3.0) < 0.5)  # a line of systems 3 JOD apart
+    True
+    """
+    pairs, incidence, fisher = _every_pair(true_scores)
+    _, shares = optimal_allocation(true_scores)
+
+    def total_variance(allocation: np.ndarray) -> float:
+        return float(np.trace(np.linalg.inv(_information(incidence, fisher * allocation)))) - 1.0
+
+    return total_variance(shares) / total_variance(np.full(len(pairs), 1.0 / len(pairs)))
+
+
 def scores(wins: np.ndarray, prior_sd: float = PRIOR_SD) -> np.ndarray:
     """The posterior mean scores (JOD), centred on their mean."""
     mean = posterior(wins, prior_sd).mean

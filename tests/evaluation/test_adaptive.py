@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from evaluation.adaptive import (
+    balanced_efficiency,
     information_gains,
+    optimal_allocation,
     posterior,
     rmse,
     schedule,
@@ -96,3 +98,40 @@ def test_with_many_systems_the_adaptive_design_estimates_the_scores_better_for_t
         for design in errors:
             errors[design].append(_simulate(design, truth, 20, 30, np.random.default_rng([run, len(design)])))
     assert np.mean(errors["adaptive"]) < 0.9 * np.mean(errors["balanced"])
+
+
+def test_the_optimal_allocation_has_the_smallest_total_variance_scipy_finds():
+    from scipy.optimize import minimize
+
+    from evaluation.adaptive import _every_pair, _information
+
+    truth = np.array([-1.5, -0.2, 0.4, 2.6])
+    pairs, incidence, fisher = _every_pair(truth)
+    _, shares = optimal_allocation(truth)
+
+    def total(x):
+        x = np.abs(x) / np.abs(x).sum()
+        return np.trace(np.linalg.inv(_information(incidence, fisher * x))) - 1.0
+
+    best = minimize(total, np.full(len(pairs), 1 / len(pairs)), method="Nelder-Mead",
+                    options={"maxiter": 20000, "xatol": 1e-10, "fatol": 1e-12})
+    assert shares.sum() == pytest.approx(1.0) and shares.min() >= 0
+    assert total(shares) <= best.fun * (1 + 1e-4)
+
+
+def test_far_apart_systems_are_best_compared_with_their_neighbours_and_equal_ones_evenly():
+    pairs, shares = optimal_allocation(np.arange(6) * 3.0)  # a line, 3 JOD apart
+    neighbours = sum(share for (i, j), share in zip(pairs, shares, strict=True) if j == i + 1)
+    assert neighbours > 0.9
+    assert balanced_efficiency(np.arange(6) * 3.0) < 0.5
+    _, even = optimal_allocation(np.zeros(6))
+    assert even == pytest.approx(np.full(15, 1 / 15))
+
+
+@needs_tmo
+def test_on_a_real_studys_scale_no_design_saves_much_over_the_balanced_one():
+    """The tone-mapping study's seven operators span 2.4 JOD: the A-optimal design, knowing their
+    scores, needs 0.98 of the balanced design's votes. The savings come from wide spreads only."""
+    truth = jod_scale(comparison_counts(load_votes(TMO)), n_boot=0).statistic
+    assert 0.95 < balanced_efficiency(truth) <= 1.0
+    assert balanced_efficiency(np.linspace(0, 12, 8)) < 0.6  # eight systems spread over 12 JOD
