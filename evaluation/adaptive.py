@@ -216,8 +216,12 @@ def _information(incidence: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 def balanced_efficiency(true_scores: np.ndarray) -> float:
     """The share of a balanced design's votes that the A-optimal design needs for the same total
-    variance of the scores, in the large-sample limit: about what any design, adaptive or not, can
-    save over the balanced one. 1 means balanced is already optimal (equal scores).
+    variance of the scores, in the large-sample limit: what knowing the scores in advance could save
+    over the balanced design once votes are many. 1 means balanced is already optimal (equal scores).
+
+    With fewer votes a balanced design also loses accuracy on near-unanimous pairs of far-apart
+    systems, whose scores the prior then holds back; an adaptive design avoids those pairs and can
+    measure beyond this limit when the scores spread widely (bench/README.md, "Adaptive design").
 
     >>> round(balanced_efficiency(np.zeros(5)), 3)
     1.0

@@ -129,9 +129,10 @@ def test_far_apart_systems_are_best_compared_with_their_neighbours_and_equal_one
 
 
 @needs_tmo
-def test_on_a_real_studys_scale_no_design_saves_much_over_the_balanced_one():
+def test_on_a_real_studys_scale_an_optimal_design_saves_little_over_the_balanced_one():
     """The tone-mapping study's seven operators span 2.4 JOD: the A-optimal design, knowing their
-    scores, needs 0.98 of the balanced design's votes. The savings come from wide spreads only."""
+    scores, needs 0.98 of the balanced design's votes in the large-sample limit. The savings come
+    from wide spreads."""
     truth = jod_scale(comparison_counts(load_votes(TMO)), n_boot=0).statistic
     assert 0.95 < balanced_efficiency(truth) <= 1.0
     assert balanced_efficiency(np.linspace(0, 12, 8)) < 0.6  # eight systems spread over 12 JOD
