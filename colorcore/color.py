@@ -99,9 +99,16 @@ def lightness8(rgb: np.ndarray) -> np.ndarray:
     if rgb.dtype != np.uint8 or rgb.shape[-1] != 3:
         raise ValueError(f"lightness8 takes (..., H, W, 3) uint8 sRGB, got {rgb.dtype} {rgb.shape}")
     tables = _luminance_tables()
-    y = tables[0][rgb[..., 0]] + tables[1][rgb[..., 1]] + tables[2][rgb[..., 2]]
-    f = np.where(y > _EPS, np.cbrt(y), y * np.float32(841 / 108) + np.float32(4 / 29))
-    return f * np.float32(116) - np.float32(16)
+    y = tables[0][rgb[..., 0]]
+    y += tables[1][rgb[..., 1]]
+    y += tables[2][rgb[..., 2]]
+    f = np.cbrt(y)
+    dark = y <= _EPS  # the linear segment near black: few pixels, so fixed up in place
+    if dark.any():
+        f[dark] = y[dark] * np.float32(841 / 108) + np.float32(4 / 29)
+    f *= np.float32(116)
+    f -= np.float32(16)
+    return f
 
 
 def lab_to_rgb8(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:

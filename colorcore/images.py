@@ -47,7 +47,7 @@ def _to_rgb8(im: Image.Image) -> Image.Image:
         # Composite on white, so that transparent areas look the same whoever reads them.
         rgba = im.convert("RGBA")
         im = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    rgb = im.convert("RGB")
+    rgb = im if im.mode == "RGB" else im.convert("RGB")  # exif_transpose has already copied it
     rgb.load()
     return rgb
 
