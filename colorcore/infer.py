@@ -83,6 +83,7 @@ class Prepared:
 
 
 def prepare(image: Image.Image, size: int) -> Prepared:
+    """The photo's lightness at its own size and at the network's ``size`` (computed once when equal)."""
     image = image if image.mode == "RGB" else image.convert("RGB")
     lightness = lightness8(np.asarray(image))  # (H, W, 3) uint8 -> (H, W)
     return Prepared(lightness, lightness if image.size == (size, size) else _small_lightness(image, size))
