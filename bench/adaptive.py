@@ -119,14 +119,14 @@ def main() -> None:
     curves = {}
     for s, (trials, participants) in SETTINGS.items():
         start = time.perf_counter()
-        runs = {d: [] for d in DESIGNS}
+        runs, bounds = {d: [] for d in DESIGNS}, []
         for r in range(args.runs):
             truth = np.sort(np.random.default_rng(1000 + r).normal(0, SPREAD, s))
+            bounds.append(balanced_efficiency(truth))
             for d in DESIGNS:
                 runs[d].append(run(d, truth, trials, participants, np.random.default_rng([r, DESIGNS.index(d)])))
         curves[s] = {d: np.mean(runs[d], axis=0) for d in DESIGNS}
-        bound = np.mean([balanced_efficiency(np.sort(np.random.default_rng(1000 + r).normal(0, SPREAD, s)))
-                         for r in range(args.runs)])
+        bound = np.mean(bounds)
         final = curves[s]["balanced"][-1]
         print(f"\n{s} systems, {trials} trials per participant, {participants} participants "
               f"({int(final[0])} votes), {args.runs} runs ({time.perf_counter() - start:.0f} s)")
