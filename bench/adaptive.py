@@ -16,10 +16,10 @@ three designs). The benchmark then records the RMSE against the truth (both cent
 tau. It prints the curves' summary, how many votes the adaptive design needs to reach the
 balanced design's final RMSE, and draws docs/adaptive.png.
 
-Beside each setting it prints what no design can beat by much: the share of the balanced
-design's votes that the A-optimal design needs, knowing the true scores, in the large-sample
-limit (evaluation.adaptive.balanced_efficiency); and the same for the scale of a real study
-(pwcmp's tone-mapping study, when ../shared holds it).
+Beside each setting it prints what knowing the true scores could save once votes are many: the
+share of the balanced design's votes that the A-optimal design needs, in the large-sample limit
+(evaluation.adaptive.balanced_efficiency); and the same for the scale of a real study (pwcmp's
+tone-mapping study, when ../shared holds it).
 
     .venv/bin/python bench/adaptive.py [--runs 12]
 """
