@@ -185,12 +185,16 @@ def optimal_allocation(true_scores: np.ndarray, iterations: int = 2000) -> tuple
     Returns the pairs (i < j) and their shares (summing to 1).
     """
     pairs, incidence, fisher = _every_pair(true_scores)
-    shares = np.full(len(pairs), 1.0 / len(pairs))
+    return pairs, _optimal_shares(incidence, fisher, iterations)
+
+
+def _optimal_shares(incidence: np.ndarray, fisher: np.ndarray, iterations: int) -> np.ndarray:
+    shares = np.full(len(fisher), 1.0 / len(fisher))
     for _ in range(iterations):
         inverse = np.linalg.inv(_information(incidence, fisher * shares))
         removed = fisher * np.einsum("ki,ij,kj->k", incidence, inverse @ inverse, incidence)
         shares = shares * removed / (shares @ removed)
-    return pairs, shares
+    return shares
 
 
 def _every_pair(true_scores: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray, np.ndarray]:
@@ -214,6 +218,11 @@ def _information(incidence: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return (incidence.T * weights) @ incidence + np.full((s, s), 1.0 / s)
 
 
+def _total_variance(incidence: np.ndarray, fisher: np.ndarray, shares: np.ndarray) -> float:
+    """The scores' total large-sample variance (the trace of the inverse information), per vote."""
+    return float(np.trace(np.linalg.inv(_information(incidence, fisher * shares)))) - 1.0
+
+
 def balanced_efficiency(true_scores: np.ndarray) -> float:
     """The share of a balanced design's votes that the A-optimal design needs for the same total
     variance of the scores, in the large-sample limit: what knowing the scores in advance could save
@@ -229,12 +238,8 @@ def balanced_efficiency(true_scores: np.ndarray) -> float:
     True
     """
     pairs, incidence, fisher = _every_pair(true_scores)
-    _, shares = optimal_allocation(true_scores)
-
-    def total_variance(allocation: np.ndarray) -> float:
-        return float(np.trace(np.linalg.inv(_information(incidence, fisher * allocation)))) - 1.0
-
-    return total_variance(shares) / total_variance(np.full(len(pairs), 1.0 / len(pairs)))
+    optimal = _optimal_shares(incidence, fisher, 2000)
+    return _total_variance(incidence, fisher, optimal) / _total_variance(incidence, fisher, np.full(len(pairs), 1.0 / len(pairs)))
 
 
 def scores(wins: np.ndarray, prior_sd: float = PRIOR_SD) -> np.ndarray:

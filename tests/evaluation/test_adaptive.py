@@ -103,15 +103,14 @@ def test_with_many_systems_the_adaptive_design_estimates_the_scores_better_for_t
 def test_the_optimal_allocation_has_the_smallest_total_variance_scipy_finds():
     from scipy.optimize import minimize
 
-    from evaluation.adaptive import _every_pair, _information
+    from evaluation.adaptive import _every_pair, _total_variance
 
     truth = np.array([-1.5, -0.2, 0.4, 2.6])
     pairs, incidence, fisher = _every_pair(truth)
     _, shares = optimal_allocation(truth)
 
     def total(x):
-        x = np.abs(x) / np.abs(x).sum()
-        return np.trace(np.linalg.inv(_information(incidence, fisher * x))) - 1.0
+        return _total_variance(incidence, fisher, np.abs(x) / np.abs(x).sum())
 
     best = minimize(total, np.full(len(pairs), 1 / len(pairs)), method="Nelder-Mead",
                     options={"maxiter": 20000, "xatol": 1e-10, "fatol": 1e-12})
