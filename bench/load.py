@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.cpu import describe  # noqa: E402
+from bench.proccpu import snapshot, used  # noqa: E402
 from tests.simulated import Outcome, Session, run_participant  # noqa: E402
 from tests.stack import missing, start_stack  # noqa: E402
 
@@ -119,7 +120,9 @@ def main() -> None:
     port, cafile = (stack.upstream_port, None) if args.direct else (stack.https_port, str(stack.certificate))
     try:
         ceiling = run_in_process(trivial, port, cafile, 4000, args.clients)
+        before = snapshot()
         result = run_in_process(generator, port, cafile, "load", args.participants, args.clients, args.images)
+        spent = used(before, snapshot())
         out = stack.shell(
             "from colorstudy.models import Vote; from django.db.models import Count; "
             "qs = Vote.objects.filter(trial__participant__study__slug='load'); "
@@ -141,6 +144,9 @@ def main() -> None:
           f"p99 {np.percentile(lat, 99):.1f} ms")
     print(f"the load generator itself used {result['cpu'] / result['elapsed']:.2f} of this machine's "
           f"{os.cpu_count()} cores ({1e3 * result['cpu'] / max(votes, 1):.1f} ms of CPU per vote)")
+    votes_or_one = max(votes, 1)
+    print("CPU by program: " + ", ".join(f"{name} {seconds / result['elapsed']:.2f} cores "
+                                          f"({1e3 * seconds / votes_or_one:.2f} ms/vote)" for name, seconds in spent.items()))
     print(f"database: {stored} votes stored for {votes} acknowledged, {duplicates} trials with more than one vote -> "
           + ("OK" if stored == votes and duplicates == 0 else "MISMATCH"))
 

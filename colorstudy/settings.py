@@ -193,9 +193,10 @@ if _flag("SECURE_SSL"):
 RATE_LIMIT_START = int(os.environ.get("RATE_LIMIT_START", 30))
 RATE_LIMIT_VOTE = int(os.environ.get("RATE_LIMIT_VOTE", 600))
 
+REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-if os.environ.get("REDIS_URL"):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}}
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 
 LOGIN_URL = "/admin/login/"
 

@@ -86,6 +86,44 @@ def test_the_vote_rate_limit_answers_429(study, settings):
     assert Vote.objects.count() == 1
 
 
+REDIS_TEST_URL = "redis://127.0.0.1:6379/10"
+
+
+@pytest.fixture
+def shared_counters(settings):
+    """Rate limits on the real Redis, as every gunicorn worker of a deployment counts them."""
+    redis = pytest.importorskip("redis")
+    server = redis.Redis.from_url(REDIS_TEST_URL)
+    try:
+        server.flushdb()
+    except redis.ConnectionError:
+        pytest.skip("needs Redis on 127.0.0.1:6379")
+    settings.REDIS_URL = REDIS_TEST_URL
+    yield server
+    server.flushdb()
+
+
+def test_the_vote_rate_limit_on_redis_answers_429_and_counts_in_redis(study, settings, shared_counters):
+    settings.RATE_LIMIT_VOTE = 3
+    participant = study.participants.order_by("slot").first()
+    client = Client()
+    client.post(f"/p/{participant.token}/consent/", {"consent": "on"})
+    codes = [client.post(f"/p/{participant.token}/vote/", {"position": 1, "side": "left"}).status_code for _ in range(5)]
+    assert codes[:3] == [302, 302, 302] and codes[3:] == [429, 429]
+    (key,) = shared_counters.keys("rl:vote:*")
+    assert int(shared_counters.get(key)) == 5 and 0 < shared_counters.ttl(key) <= 70
+
+
+def test_a_redis_counter_is_shared_by_every_client_and_expires(shared_counters):
+    from colorstudy.ratelimit import count
+
+    assert [count("rl:test:1.2.3.4:1") for _ in range(3)] == [1, 2, 3]
+    shared_counters.incr("rl:test:1.2.3.4:1")  # another worker's vote
+    assert count("rl:test:1.2.3.4:1") == 5
+    assert count("rl:test:5.6.7.8:1") == 1
+    assert 60 < shared_counters.ttl("rl:test:1.2.3.4:1") <= 70
+
+
 def test_nul_bytes_and_control_characters_never_reach_the_database(study):
     client = Client()
     for url in ("/p/%00/vote/", "/p/abc%00def/", "/img/%00.png", "/study/%00/"):
