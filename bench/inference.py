@@ -18,6 +18,11 @@ faster paths are from fp32: the accuracy figure that means something.
 
     .venv/bin/python bench/inference.py [--images 32] [--checkpoint runs/ce/last.pt]
     .venv/bin/python bench/inference.py --ceiling   # what this CPU's fp32, bf16 and int8 units allow
+    .venv/bin/python bench/inference.py --only auto --sizes 512 --repeat 5   # one engine, steadier ratios
+
+On a shared machine one measurement can be 15% off its neighbour. ``--repeat`` measures in that
+many rounds (the release, then each engine's network alone and end to end) and prints the
+medians and, for each ratio, the median and range of its values within a round.
 """
 from __future__ import annotations
 
@@ -97,6 +102,9 @@ def main() -> None:
     parser.add_argument("--checkpoint", help="a trained colorcore checkpoint for the accuracy of bf16 and int8")
     parser.add_argument("--ceiling", action="store_true", help="only the CPU's fp32 and int8 convolution throughput "
                         "and what it allows the network")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    parser.add_argument("--only", choices=["auto"], help="measure engine auto's choice only (with the release)")
+    parser.add_argument("--repeat", type=int, default=1, help="alternate network alone and end to end this many times")
     args = parser.parse_args()
     if args.ceiling:
         ceiling()
@@ -122,12 +130,14 @@ def main() -> None:
         engines = {f"colorcore {colorizer.precision}": colorizer, "colorcore int8": int8, "onnxruntime fp32": onnx,
                    "onnxruntime int8": onnx8,
                    f"auto ({auto.engine_name} {auto.precision})": auto}
+        if args.only == "auto":
+            engines = {label: c for label, c in engines.items() if label.startswith("auto")}
         print(f"CPU: {describe()}")
         print(f"colorcore runtime: {colorizer.precision}, channels-last {colorizer.runtime.channels_last}; "
               f"{torch.get_num_threads()} threads")
         print(f"engine auto: {auto.selection.describe()}")
-        for size in (256, 512):
-            run_size(size, files, engines, net, proj, args.batch, Path(tmp))
+        for size in args.sizes:
+            run_size(size, files, engines, net, proj, args.batch, Path(tmp), args.repeat)
     if args.checkpoint:
         accuracy(args.checkpoint, files, calibration, args.batch)
 
@@ -155,7 +165,7 @@ def end_to_end_files(colorizer, pngs: list[bytes], batch: int, folder: Path) -> 
     return (time.perf_counter() - start) / len(pngs) * 1e3
 
 
-def run_size(size: int, files: list[Path], engines: dict, net, proj, batch: int, folder: Path) -> None:
+def run_size(size: int, files: list[Path], engines: dict, net, proj, batch: int, folder: Path, repeat: int = 1) -> None:
     pngs = []
     for f in files:
         buf = io.BytesIO()
@@ -163,20 +173,39 @@ def run_size(size: int, files: list[Path], engines: dict, net, proj, batch: int,
         pngs.append(buf.getvalue())
     reference_colorize(pngs[0], net, proj)
     n_ref = max(4, len(pngs) // 4)
-    start = time.perf_counter()
+
+    def release() -> float:
+        start = time.perf_counter()
+        for p in pngs[:n_ref]:
+            reference_colorize(p, net, proj)
+        return (time.perf_counter() - start) / n_ref * 1e3
+
     ref = [reference_colorize(p, net, proj) for p in pngs[:n_ref]]
-    t_ref = (time.perf_counter() - start) / n_ref * 1e3
+    for c in engines.values():
+        colorcore_colorize(pngs[:batch], c, batch)  # warm-up
+    # Each round measures the release, then every engine's network alone and end to end, so that
+    # a slow minute of the shared machine falls on both sides of every ratio.
+    rounds = []
+    for _ in range(repeat):
+        rounds.append((release(), {label: (network_alone(c, pngs, batch), end_to_end_files(c, pngs, batch, folder))
+                                   for label, c in engines.items()}))
+    t_ref = float(np.median([r for r, _ in rounds]))
     print(f"{size}x{size}: the release's path {t_ref:.0f} ms/img")
     alone = {}
     for label, c in engines.items():
-        alone[label] = network_alone(c, pngs, batch)
-        colorcore_colorize(pngs[:batch], c, batch)  # warm-up
-        t_ours = end_to_end_files(c, pngs, batch, folder)
-        ours = colorcore_colorize(pngs[:n_ref], c, batch)
-        d = delta_ab(ref, ours)
+        pairs = [(r, times[label]) for r, times in rounds]
+        alone[label] = float(np.median([n for _, (n, _) in pairs]))
+        t_ours = float(np.median([e for _, (_, e) in pairs]))
+        d = delta_ab(ref, colorcore_colorize(pngs[:n_ref], c, batch))
         print(f"  {label}: network alone {alone[label]:.0f} ms/img; end to end {t_ours:.0f} ms/img "
               f"({t_ours / alone[label]:.2f}x the network alone), speed-up over the release {t_ref / t_ours:.2f}x; "
               f"|delta ab| vs the release max {d.max():.2f}, 99.9th percentile {np.percentile(d, 99.9):.2f}")
+        if repeat > 1:
+            over = sorted(e / n for _, (n, e) in pairs)
+            speed = sorted(r / e for r, (_, e) in pairs)
+            print(f"    {repeat} rounds: end to end over the network alone, median {np.median(over):.2f}x "
+                  f"(range {over[0]:.2f}x to {over[-1]:.2f}x); speed-up over the release in the same round, "
+                  f"median {np.median(speed):.2f}x (range {speed[0]:.2f}x to {speed[-1]:.2f}x)")
     fastest = min(alone, key=alone.get)
     print(f"  fastest network alone: {fastest}, {alone[fastest]:.0f} ms/img")
 

@@ -13,6 +13,7 @@ Everything that differs between a laptop and a deployment comes from the environ
 - ``TRUSTED_PROXY_COUNT``  reverse proxies in front (the client address is then read from X-Forwarded-For)
 - ``X_ACCEL_REDIRECT``  "1" behind nginx in ``accel`` mode: stimuli are checked here, sent by nginx
 - ``REDIS_URL``         the shared cache (rate-limit counters) for several workers or hosts
+- ``POSTGRES_PREPARED``  0 turns off server-prepared hot-path queries (for a pooler that cannot keep them)
 - ``LOG_DIR``           where the logs go (default: standard error, for the process manager)
 """
 from __future__ import annotations
@@ -193,6 +194,13 @@ if _flag("SECURE_SSL"):
 RATE_LIMIT_START = int(os.environ.get("RATE_LIMIT_START", 30))
 RATE_LIMIT_VOTE = int(os.environ.get("RATE_LIMIT_VOTE", 600))
 
+# The participant's hot-path queries prepared on the PostgreSQL server (colorstudy.hotpath).
+# Django turns psycopg's prepared statements off (prepare_threshold None); a number turns them
+# on for server-binding cursors only, which only the hot path uses: the ORM's cursors bind on
+# the client and are never prepared.
+POSTGRES_PREPARED = os.environ.get("POSTGRES_PREPARED", "1") != "0"
+if POSTGRES_PREPARED and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if REDIS_URL:

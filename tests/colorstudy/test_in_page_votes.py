@@ -113,3 +113,29 @@ def test_a_vote_that_does_not_finish_the_list_costs_three_queries_and_no_transac
         vote_json(client, participant, position + step, "left")
     assert Participant.objects.get(pk=participant.pk).finished_at is not None
     assert Vote.objects.filter(trial__participant=participant).count() == 5
+
+
+@pytest.mark.django_db(transaction=True)  # it closes the connection: the study must be committed
+def test_on_postgresql_the_hot_path_queries_are_prepared_once_per_connection(system_folders, settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's (the PostgreSQL pass of make test runs this)")
+    study = make_study(system_folders, participants=2, trials=5)
+    client = Client()
+    participant = start(client, study)
+    position = current_position(client, participant)
+    for step in range(3):
+        assert vote_json(client, participant, position + step, "left").status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ["%colorstudy_%"])
+        prepared = [row[0] for row in cursor.fetchall()]
+    # the participant with its study, and the unanswered trials (three for a vote, two for the page)
+    assert sum('"colorstudy_participant"."token" = $1' in s for s in prepared) == 1
+    assert sum('"colorstudy_vote"' in s for s in prepared) >= 1
+    assert len(prepared) == len(set(prepared))
+
+    settings.POSTGRES_PREPARED = False  # behind a pooler: nothing more is prepared
+    connection.close()
+    vote_json(client, participant, position + 3, "left")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone()[0] == 0
