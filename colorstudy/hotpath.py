@@ -67,8 +67,9 @@ def _cursor():
     them) Django's own cursor, whose log shows each statement with its values."""
     if connection.vendor != "postgresql" or not settings.POSTGRES_PREPARED or connection.queries_logged:
         return connection.cursor()
-    connection.close_if_health_check_failed()
+    connection.close_if_health_check_failed()  # what connection.cursor() does first
     connection.ensure_connection()
+    connection.validate_thread_sharing()
     return connection.make_cursor(_prepared_cursor_class()(connection.connection))
 
 
