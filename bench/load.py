@@ -142,11 +142,11 @@ def main() -> None:
           f"{votes / result['elapsed']:.0f} votes/s sustained; {len(lat) / result['elapsed']:.0f} requests/s; "
           f"errors {result['errors']}; latency p50 {np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms, "
           f"p99 {np.percentile(lat, 99):.1f} ms")
+    ms_per_vote = 1e3 / max(votes, 1)
     print(f"the load generator itself used {result['cpu'] / result['elapsed']:.2f} of this machine's "
-          f"{os.cpu_count()} cores ({1e3 * result['cpu'] / max(votes, 1):.1f} ms of CPU per vote)")
-    votes_or_one = max(votes, 1)
+          f"{os.cpu_count()} cores ({result['cpu'] * ms_per_vote:.1f} ms of CPU per vote)")
     print("CPU by program: " + ", ".join(f"{name} {seconds / result['elapsed']:.2f} cores "
-                                          f"({1e3 * seconds / votes_or_one:.2f} ms/vote)" for name, seconds in spent.items()))
+                                          f"({seconds * ms_per_vote:.2f} ms/vote)" for name, seconds in spent.items()))
     print(f"database: {stored} votes stored for {votes} acknowledged, {duplicates} trials with more than one vote -> "
           + ("OK" if stored == votes and duplicates == 0 else "MISMATCH"))
 

@@ -1,8 +1,9 @@
 """CPU time by program (gunicorn, postgres, nginx, redis-server, ...) from /proc, for the load benchmark.
 
 A load run on a 2-core machine is CPU-bound; where its seconds go says what to make cheaper.
-Processes are grouped by their command name (gunicorn's workers by their first word); a process
-that starts or ends during the run counts from its first reading or up to its last.
+Processes are grouped by their command name, and Python processes that run gunicorn count as
+gunicorn. A process that starts or ends during the run counts from its first reading or up to
+its last.
 """
 from __future__ import annotations
 
@@ -13,35 +14,26 @@ from pathlib import Path
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _program(pid: str) -> str | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    comm = stat[stat.index("(") + 1: stat.rindex(")")]
-    if comm.startswith("python") or comm.startswith("gunicorn"):
-        try:  # python processes by what they run: gunicorn workers, the load generator
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+def _program(pid: str, comm: str) -> str:
+    if comm.startswith(("python", "gunicorn")):
+        try:
+            command_line = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             return comm
-        words = b" ".join(argv).decode(errors="replace")
-        return "gunicorn" if "gunicorn" in words else comm
-    return comm.split(":")[0].split()[0] if comm else None
+        return "gunicorn" if b"gunicorn" in command_line else comm
+    return comm.split(":")[0].split()[0] if comm.strip() else "?"
 
 
 def snapshot() -> dict[str, tuple[str, float]]:
     """pid -> (program, CPU seconds so far)."""
     out = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            stat = Path(f"/proc/{pid}/stat").read_text()
         except OSError:
             continue
-        program = _program(entry)
-        if program:
-            out[entry] = (program, (int(fields[11]) + int(fields[12])) / TICK)  # utime + stime
+        comm, rest = stat[stat.index("(") + 1: stat.rindex(")")], stat[stat.rindex(")") + 1:].split()
+        out[pid] = (_program(pid, comm), (int(rest[11]) + int(rest[12])) / TICK)  # utime + stime
     return out
 
 
