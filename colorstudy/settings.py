@@ -198,7 +198,7 @@ RATE_LIMIT_VOTE = int(os.environ.get("RATE_LIMIT_VOTE", 600))
 # Django turns psycopg's prepared statements off (prepare_threshold None); a number turns them
 # on for server-binding cursors only, which only the hot path uses: the ORM's cursors bind on
 # the client and are never prepared.
-POSTGRES_PREPARED = os.environ.get("POSTGRES_PREPARED", "1") != "0"
+POSTGRES_PREPARED = _flag("POSTGRES_PREPARED", default=True)
 if POSTGRES_PREPARED and DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 REDIS_URL = os.environ.get("REDIS_URL", "")
