@@ -108,6 +108,26 @@ def first(model, key: str, build: Callable[[object], QuerySet], parameter):
     return found
 
 
+@functools.cache
+def _insert_sql(vendor: str, model, fields: tuple[str, ...]) -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+
+
+def insert(model, **values) -> None:
+    """One row of ``model`` with these field values, as ``Model.objects.create`` stores it but
+    without building a model instance and the ORM's INSERT each time (1 ms of a vote's 2.7).
+    Each value goes through its field's ``get_db_prep_save`` (dates, time zones), so give every
+    field that has no database default, ``auto_now_add`` ones included; no signals are sent and
+    the new primary key is not read back. A constraint violation raises Django's IntegrityError."""
+    fields = tuple(values)
+    meta = model._meta
+    params = [meta.get_field(name).get_db_prep_save(value, connection) for name, value in values.items()]
+    with _cursor() as cursor:
+        cursor.execute(_insert_sql(connection.vendor, model, fields), params)
+
+
 def _participant_by_token(token) -> QuerySet:
     return Participant.objects.select_related("study").filter(token=token)
 

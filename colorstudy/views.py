@@ -1,6 +1,7 @@
 """Thin views: parse the request, call a service, answer with a page or a redirect."""
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from pathlib import Path
@@ -9,7 +10,7 @@ from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -166,8 +167,18 @@ def _refusal(request: HttpRequest, status: int, title: str, text: str, study: St
     return _message(request, status, title, text, study)
 
 
+@functools.cache
+def _stimulus_url(script_prefix: str) -> tuple[str, str]:
+    """The stimulus URL around its token, reversed once per script prefix: ``reverse`` costs
+    0.1 ms, twice in every vote's answer."""
+    sentinel = "0" * 32
+    before, _, after = reverse("stimulus", args=[sentinel]).rpartition(sentinel)
+    return before, after
+
+
 def _src(stimulus: services.ShownStimulus) -> str:
-    return reverse("stimulus", args=[stimulus.token])
+    before, after = _stimulus_url(get_script_prefix())
+    return f"{before}{stimulus.token}{after}"
 
 
 def _shown(stimulus: services.ShownStimulus) -> dict:

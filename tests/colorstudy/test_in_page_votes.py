@@ -5,6 +5,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from colorstudy.models import Participant, System, Trial, Vote
 
@@ -98,6 +99,19 @@ def test_the_in_page_answers_carry_no_system_name(system_folders):
             assert secret not in text
 
 
+def test_a_vote_stored_by_the_hot_path_reads_back_as_the_orm_would_have_stored_it(system_folders):
+    study = make_study(system_folders, participants=2, trials=5)
+    client = Client()
+    participant = start(client, study)
+    position = current_position(client, participant)
+    before = timezone.now()
+    assert vote_json(client, participant, position, "right", displayed_ms=1234).status_code == 200
+    vote = Vote.objects.select_related("trial").get(trial__participant=participant, trial__position=position)
+    assert vote.side == "right" and vote.chosen_system_id == vote.trial.right.system_id
+    assert (vote.response_ms, vote.displayed_ms) == (650, 1234)
+    assert vote.created_at.tzinfo is not None and before <= vote.created_at <= timezone.now()
+
+
 def test_a_vote_that_does_not_finish_the_list_costs_three_queries_and_no_transaction(system_folders):
     study = make_study(system_folders, participants=2, trials=5)
     client = Client()
@@ -131,6 +145,7 @@ def test_on_postgresql_the_hot_path_queries_are_prepared_once_per_connection(sys
     # the participant with its study, and the unanswered trials (three for a vote, two for the page)
     assert sum('"colorstudy_participant"."token" = $1' in s for s in prepared) == 1
     assert sum('"colorstudy_vote"' in s for s in prepared) >= 1
+    assert sum(s.startswith('INSERT INTO "colorstudy_vote"') for s in prepared) == 1  # the vote itself
     assert len(prepared) == len(set(prepared))
 
     settings.POSTGRES_PREPARED = False  # behind a pooler: nothing more is prepared
@@ -139,3 +154,24 @@ def test_on_postgresql_the_hot_path_queries_are_prepared_once_per_connection(sys
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements")
         assert cursor.fetchone()[0] == 0
+
+
+@pytest.mark.django_db(transaction=True)  # the database refuses the second INSERT: a real constraint error
+def test_when_two_requests_race_for_one_trial_the_first_choice_stands(system_folders):
+    from colorstudy import services
+
+    study = make_study(system_folders, participants=2, trials=5)
+    client = Client()
+    participant = start(client, study)
+    participant.refresh_from_db()
+    # Both requests read the unanswered trials before either stored its vote.
+    seen = services.next_trials(participant, 3)
+    position = seen[0].position
+    assert services.record_vote(participant, position, "left", 500, upcoming=seen) is services.VoteOutcome.STORED
+    again = services.record_vote(participant, position, "left", 700, upcoming=seen)
+    assert again is services.VoteOutcome.REPEATED
+    with pytest.raises(services.VoteRefused) as refused:
+        services.record_vote(participant, position, "right", 700, upcoming=seen)
+    assert refused.value.status == 409
+    vote = Vote.objects.get(trial__participant=participant, trial__position=position)
+    assert (vote.side, vote.response_ms) == ("left", 500)

@@ -74,6 +74,16 @@ def test_every_page_has_a_content_security_policy_and_the_inline_script_its_nonc
         assert "default-src 'self'" in staff.get(url)["Content-Security-Policy"], url
 
 
+def test_an_answer_without_a_nonce_gets_django_csps_own_policy_and_follows_the_settings():
+    from csp.utils import build_policy
+
+    client = Client()
+    assert client.get("/healthz")["Content-Security-Policy"] == build_policy()  # built once, the same
+    with override_settings(CONTENT_SECURITY_POLICY={"DIRECTIVES": {"default-src": ["'none'"]}}):
+        assert client.get("/healthz")["Content-Security-Policy"] == "default-src 'none'"
+    assert client.get("/healthz")["Content-Security-Policy"] == build_policy()
+
+
 @override_settings(AXES_FAILURE_LIMIT=2)
 def test_the_limit_is_a_setting(django_user_model):
     client = Client()
