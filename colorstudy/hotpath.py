@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import QuerySet
 
 from .models import Participant
@@ -61,16 +61,17 @@ def _prepared_cursor_class():
     return Prepared
 
 
-def _cursor():
-    """A cursor for the compiled queries: on PostgreSQL a server-binding one that prepares each
+def _cursor(db):
+    """A cursor for the compiled queries on ``db`` (a connection, not Django's proxy, whose every
+    attribute is a thread-local lookup): on PostgreSQL a server-binding one that prepares each
     statement, wrapped as Django wraps its own. While queries are logged (DEBUG, a test counting
     them) Django's own cursor, whose log shows each statement with its values."""
-    if connection.vendor != "postgresql" or not settings.POSTGRES_PREPARED or connection.queries_logged:
-        return connection.cursor()
-    connection.close_if_health_check_failed()  # what connection.cursor() does first
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    return connection.make_cursor(_prepared_cursor_class()(connection.connection))
+    if db.vendor != "postgresql" or not settings.POSTGRES_PREPARED or db.queries_logged:
+        return db.cursor()
+    db.close_if_health_check_failed()  # what connection.cursor() does first
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    return db.make_cursor(_prepared_cursor_class()(db.connection))
 
 
 def sql(key: str, build: Callable[[object], QuerySet]) -> str:
@@ -80,8 +81,9 @@ def sql(key: str, build: Callable[[object], QuerySet]) -> str:
 
 def rows(key: str, build: Callable[[object], QuerySet], parameter) -> list[tuple]:
     """``build(parameter)``'s rows, for ``values_list`` querysets of plain columns (no converters)."""
-    with _cursor() as cursor:
-        cursor.execute(sql(key, build), [parameter])
+    db = connections[DEFAULT_DB_ALIAS]
+    with _cursor(db) as cursor:
+        cursor.execute(_compiled(db.vendor, key, build).sql, [parameter])
         return cursor.fetchall()
 
 
@@ -89,8 +91,9 @@ def first(model, key: str, build: Callable[[object], QuerySet], parameter):
     """The first instance of ``build(parameter)`` (a ``model`` queryset, with at most one level of
     ``select_related``), with the fields' converters applied as the ORM applies them (dates on
     SQLite, JSON) and the related instances attached; None when there is none."""
-    compiled = _compiled(connection.vendor, key, build)
-    with _cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]
+    compiled = _compiled(db.vendor, key, build)
+    with _cursor(db) as cursor:
         cursor.execute(compiled.sql, [parameter])
         row = cursor.fetchone()
     if row is None:
@@ -98,9 +101,10 @@ def first(model, key: str, build: Callable[[object], QuerySet], parameter):
     values = list(row)
     for index, (converters, expression) in compiled.converters.items():
         for convert in converters:
-            values[index] = convert(values[index], expression, connection)
+            values[index] = convert(values[index], expression, db)
+
     def instance(of, columns: tuple[int, ...]):
-        return of.from_db(connection.alias, [compiled.fields[i] for i in columns], [values[i] for i in columns])
+        return of.from_db(db.alias, [compiled.fields[i] for i in columns], [values[i] for i in columns])
 
     found = instance(model, compiled.own)
     for name, columns in compiled.related:
@@ -123,9 +127,10 @@ def insert(model, **values) -> None:
     the new primary key is not read back. A constraint violation raises Django's IntegrityError."""
     fields = tuple(values)
     meta = model._meta
-    params = [meta.get_field(name).get_db_prep_save(value, connection) for name, value in values.items()]
-    with _cursor() as cursor:
-        cursor.execute(_insert_sql(connection.vendor, model, fields), params)
+    db = connections[DEFAULT_DB_ALIAS]
+    params = [meta.get_field(name).get_db_prep_save(value, db) for name, value in values.items()]
+    with _cursor(db) as cursor:
+        cursor.execute(_insert_sql(db.vendor, model, fields), params)
 
 
 def _participant_by_token(token) -> QuerySet:
