@@ -169,8 +169,8 @@ def _refusal(request: HttpRequest, status: int, title: str, text: str, study: St
 
 @functools.cache
 def _stimulus_url(script_prefix: str) -> tuple[str, str]:
-    """The stimulus URL around its token, reversed once per script prefix: ``reverse`` costs
-    0.1 ms, twice in every vote's answer."""
+    """The stimulus URL around its token, reversed once per script prefix instead of twice in
+    every vote's answer (``reverse`` was a twelfth of a vote's CPU under cProfile)."""
     sentinel = "0" * 32
     before, _, after = reverse("stimulus", args=[sentinel]).rpartition(sentinel)
     return before, after
