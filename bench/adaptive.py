@@ -14,7 +14,7 @@ own offset (SD 0.3 JOD per system). The three designs differ only in which pairs
 After each participant the scores are estimated from all votes (the same posterior mean for all
 three designs). The benchmark then records the RMSE against the truth (both centred) and Kendall's
 tau. It prints the curves' summary, how many votes the adaptive design needs to reach the
-balanced design's final RMSE, and draws docs/adaptive.png.
+balanced design's final RMSE and its final Kendall tau, and draws docs/adaptive.png.
 
 Beside each setting it prints what knowing the true scores could save once votes are many: the
 share of the balanced design's votes that the A-optimal design needs, in the large-sample limit
@@ -101,9 +101,12 @@ def real_study_bound() -> None:
           f"{truth.std():.2f}); the A-optimal design needs {balanced_efficiency(truth):.2f} of the balanced design's votes")
 
 
-def votes_to_reach(curve: np.ndarray, target: float) -> float | None:
-    below = np.nonzero(curve[:, 1] <= target)[0]
-    return float(curve[below[0], 0]) if len(below) else None
+def votes_to_reach(curve: np.ndarray, target: float, column: int = 1) -> float | None:
+    """Votes after which ``curve`` first reaches ``target``: an RMSE at or below it (column 1), or
+    a Kendall tau at or above it (column 2); None when it never does."""
+    reached = curve[:, column] <= target if column == 1 else curve[:, column] >= target
+    first = np.nonzero(reached)[0]
+    return float(curve[first[0], 0]) if len(first) else None
 
 
 def main() -> None:
@@ -140,6 +143,11 @@ def main() -> None:
         for d in DESIGNS[1:]:
             need = votes_to_reach(curves[s][d], final[1])
             share = f"{need / final[0]:.2f} of them" if need else "not within the run"
+            print(f"    {d} reaches it after {int(need) if need else '-'} votes ({share})")
+        print(f"  the balanced design's final Kendall tau {final[2]:.3f}")
+        for d in DESIGNS[1:]:
+            need = votes_to_reach(curves[s][d], final[2], column=2)
+            share = f"{need / final[0]:.2f} of the votes" if need else "not within the run"
             print(f"    {d} reaches it after {int(need) if need else '-'} votes ({share})")
         timing(s, trials)
     plot(curves, args.plot)
