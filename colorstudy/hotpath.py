@@ -74,11 +74,6 @@ def _cursor(db):
     return db.make_cursor(_prepared_cursor_class()(db.connection))
 
 
-def sql(key: str, build: Callable[[object], QuerySet]) -> str:
-    """The SQL of ``build(parameter)`` on this connection's database, with one ``%s``."""
-    return _compiled(connection.vendor, key, build).sql
-
-
 def rows(key: str, build: Callable[[object], QuerySet], parameter) -> list[tuple]:
     """``build(parameter)``'s rows, for ``values_list`` querysets of plain columns (no converters)."""
     db = connections[DEFAULT_DB_ALIAS]
