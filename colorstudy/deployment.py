@@ -87,7 +87,7 @@ def _locations(site: Site) -> str:
     }}"""
     return f"""\
     client_max_body_size 1m;
-    access_log {site.log_dir}/nginx-access.log;
+    access_log {site.log_dir}/nginx-access.log colorstudy;
     error_log {site.log_dir}/nginx-error.log warn;
 
     # collectstatic's hashed names never change content: cache them for good.
@@ -122,6 +122,16 @@ def nginx_site(site: Site) -> str:
     """The nginx ``server`` configuration of the study site (for ``/etc/nginx/sites-enabled/``)."""
     parts = [f"""\
 # colorstudy behind nginx; written by `manage.py deploy_config` (colorstudy/deployment.py).
+
+# The one access log of the site (gunicorn keeps none behind nginx). The path without its query
+# string, so that panel ids (?PROLIFIC_PID=...) never reach a log file; the upstream's address
+# and seconds are "-" for what nginx answered itself (static files, stimuli from their files).
+map $request_uri $colorstudy_path {{
+    ~^([^?]*) $1;
+}}
+log_format colorstudy '$remote_addr [$time_local] "$request_method $colorstudy_path" $status $body_bytes_sent '
+                      '$request_time upstream $upstream_addr $upstream_response_time';
+
 upstream colorstudy {{
     server {site.upstream} fail_timeout=0;
     keepalive 16;
