@@ -9,9 +9,9 @@ until it gets an answer, as a browser's user would reload.
 """
 from __future__ import annotations
 
-import http.client
 import json
 import re
+import socket
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -23,56 +23,110 @@ POSITION = re.compile(r'name="position" value="(\d+)"')
 
 
 class Session:
-    """One participant's browser: a keep-alive connection (HTTPS with ``tls``) and its cookies."""
+    """One participant's browser: a keep-alive connection (HTTPS with ``tls``) and its cookies.
+
+    HTTP/1.1 is spoken on the socket itself rather than through http.client, whose header parsing
+    (the email package) cost the load generator as much CPU as nginx spends per vote; the load
+    benchmark's client shares the machine with the site it measures."""
 
     def __init__(self, port: int, retry_until: float | None = None, tls: ssl.SSLContext | None = None) -> None:
         self.port = port
         self.retry_until = retry_until
         self.tls = tls
         self.origin = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
-        self.conn = self._connect()
+        self.conn: socket.socket | None = None
         self.cookies: dict[str, str] = {}
         self.latencies: list[float] = []
         self.retries = 0
+        self._connect()
 
-    def _connect(self) -> http.client.HTTPConnection:
+    def _connect(self) -> None:
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.tls is not None:
-            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=30, context=self.tls)
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            sock = self.tls.wrap_socket(sock, server_hostname="127.0.0.1")
+        self.conn, self.reader = sock, sock.makefile("rb")
 
-    def _once(self, method: str, path: str, body: str | None, accept: str) -> tuple[int, str, dict]:
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()), "Host": f"127.0.0.1:{self.port}",
-                   "Accept": accept}
+    def close(self) -> None:
+        if self.conn is not None:
+            self.reader.close()
+            self.conn.close()
+            self.conn = None
+
+    def _body(self, status: int, fields: dict[str, str]) -> bytes:
+        if status in (204, 304) or 100 <= status < 200:
+            return b""
+        if "content-length" in fields:
+            raw = self.reader.read(int(fields["content-length"]))
+        elif fields.get("transfer-encoding", "").lower() == "chunked":
+            chunks = []
+            while size := int(self.reader.readline().split(b";")[0], 16):
+                chunks.append(self.reader.read(size))
+                self.reader.readline()
+            while self.reader.readline() not in (b"\r\n", b"\n", b""):  # trailers
+                pass
+            raw = b"".join(chunks)
+        else:
+            raw = self.reader.read()
+            fields["connection"] = "close"
+        if "content-length" in fields and len(raw) != int(fields["content-length"]):
+            raise ConnectionError(f"the answer ended after {len(raw)} of {fields['content-length']} bytes")
+        return raw
+
+    def _once(self, method: str, path: str, body: str | None, accept: str) -> tuple[int, bytes, dict]:
+        if self.conn is None:
+            self._connect()
+        head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}", f"Accept: {accept}"]
+        if self.cookies:
+            head.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        data = (body or "").encode()
         if body is not None:  # a browser's form post names its origin (Django's CSRF check over HTTPS needs it)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            headers["Origin"] = self.origin
+            head += ["Content-Type: application/x-www-form-urlencoded", f"Origin: {self.origin}",
+                     f"Content-Length: {len(data)}"]
         start = time.perf_counter()
-        self.conn.request(method, path, body=body, headers=headers)
-        response = self.conn.getresponse()
-        raw = response.read()
-        # Images are counted, not decoded: only their size matters to the participant's script.
-        data = f"<{len(raw)} bytes>" if response.getheader("Content-Type", "").startswith("image/") else raw.decode("utf-8", "replace")
+        self.conn.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + data)
+        status_line = self.reader.readline()
+        if not status_line.startswith(b"HTTP/1."):
+            raise ConnectionError(f"no HTTP answer: {status_line[:40]!r}")
+        status = int(status_line.split()[1])
+        headers: dict[str, str] = {}
+        fields: dict[str, str] = {}  # the same, by lower-case name
+        while (line := self.reader.readline()) not in (b"\r\n", b"\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            value = value.strip()
+            if name.lower() == "set-cookie":
+                cookie, _, rest = value.partition("=")
+                self.cookies[cookie] = rest.split(";")[0]
+            headers[name] = value
+            fields[name.lower()] = value
+        raw = self._body(status, fields)
         self.latencies.append(time.perf_counter() - start)
-        for header, value in response.getheaders():
-            if header.lower() == "set-cookie":
-                name, _, rest = value.partition("=")
-                self.cookies[name] = rest.split(";")[0]
-        return response.status, data, dict(response.getheaders())
+        if fields.get("connection", "").lower() == "close":
+            self.close()
+        return status, raw, headers
 
-    def request(self, method: str, path: str, body: str | None = None, accept: str = "text/html") -> tuple[int, str, dict]:
+    def fetch(self, method: str, path: str, body: str | None = None, accept: str = "text/html") -> tuple[int, bytes, dict]:
+        """(status, the answer's bytes, headers); with ``retry_until``, failed connections are retried."""
         while True:
             try:
-                status, data, headers = self._once(method, path, body, accept)
+                status, raw, headers = self._once(method, path, body, accept)
                 if status in (502, 503) and self.retry_until:  # a proxy would say the server is down
                     raise ConnectionError(status)
-                return status, data, headers
-            except (OSError, http.client.HTTPException):
-                self.conn.close()
-                self.conn = self._connect()
+                return status, raw, headers
+            except OSError:  # socket and TLS errors, and an answer cut short
+                self.close()
                 if self.retry_until is None or time.monotonic() > self.retry_until:
                     raise
                 self.retries += 1
                 time.sleep(0.05)
+
+    def request(self, method: str, path: str, body: str | None = None, accept: str = "text/html") -> tuple[int, str, dict]:
+        """As :meth:`fetch`, the answer as text. Images are counted, not decoded: only their size
+        matters to the participant's script."""
+        status, raw, headers = self.fetch(method, path, body, accept)
+        if headers.get("Content-Type", "").startswith("image/"):
+            return status, f"<{len(raw)} bytes>", headers
+        return status, raw.decode("utf-8", "replace"), headers
 
 
 @dataclass
@@ -142,5 +196,6 @@ def run_participant(port: int, slug: str, out: Outcome, retry_until: float | Non
                 out.errors += 1
             position = trial["position"] if trial else None
     finally:
+        s.close()
         out.latencies.extend(s.latencies)
         out.retries += s.retries

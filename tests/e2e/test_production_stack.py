@@ -65,14 +65,9 @@ def crawl(stack) -> list[tuple[str, int, dict, bytes]]:
     seen = []
 
     def get(url: str, method: str = "GET", body: str | None = None) -> tuple[int, str, dict]:
-        status, text, headers = s.request(method, url, body)
-        if url.startswith("/img/"):  # the raw bytes, for the image checks
-            s.conn.request("GET", url, headers={"Host": f"127.0.0.1:{stack.https_port}"})
-            raw = s.conn.getresponse().read()
-        else:
-            raw = text.encode("latin-1", "replace")
+        status, raw, headers = s.fetch(method, url, body)
         seen.append((url, status, headers, raw))
-        return status, text, headers
+        return status, raw.decode("utf-8", "replace"), headers
 
     _, page, _ = get("/study/prod/?PROLIFIC_PID=audit")
     status, _, headers = get("/study/prod/", "POST", f"csrfmiddlewaretoken={CSRF.search(page).group(1)}&consent=on")
