@@ -5,7 +5,7 @@ It starts the production stack on this machine (tests/stack.py: nginx with the c
 deploy/gunicorn.conf.py, Redis, and PostgreSQL or SQLite in WAL mode), then runs a separate
 load-generator process whose threads are participants: open link -> consent -> trial -> vote ->
 next trial, fetching both images of every trial as a browser does. It reports sustained votes/s,
-p50/p95/p99 latency of every request (images included), errors, and checks in the database that
+p50/p95/p99 latency of every request (images included) and of votes, images and pages apart, errors, and checks in the database that
 every acknowledged vote is stored exactly once. A trivial view (/healthz) measured on the same
 stack gives its ceiling.
 
@@ -77,7 +77,7 @@ def generator(port: int, cafile: str | None, slug: str, participants: int, clien
     cpu = time.process_time()
     elapsed = run_threads(worker, clients)
     queue.put({"elapsed": elapsed, "acked": out.acknowledged, "errors": out.errors, "latencies": out.latencies,
-               "images": out.images, "cpu": time.process_time() - cpu})
+               "kinds": out.kinds, "images": out.images, "cpu": time.process_time() - cpu})
 
 
 def trivial(port: int, cafile: str | None, n: int, clients: int, queue: mp.Queue) -> None:
@@ -142,6 +142,10 @@ def main() -> None:
           f"{votes / result['elapsed']:.0f} votes/s sustained; {len(lat) / result['elapsed']:.0f} requests/s; "
           f"errors {result['errors']}; latency p50 {np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms, "
           f"p99 {np.percentile(lat, 99):.1f} ms")
+    kinds = np.array(result["kinds"])
+    print("latency by request: " + "; ".join(
+        f"{kind} p50 {np.percentile(lat[kinds == kind], 50):.1f} ms, p99 {np.percentile(lat[kinds == kind], 99):.1f} ms"
+        for kind in ("vote", "image", "page") if (kinds == kind).any()))
     ms_per_vote = 1e3 / max(votes, 1)
     print(f"the load generator itself used {result['cpu'] / result['elapsed']:.2f} of this machine's "
           f"{os.cpu_count()} cores ({result['cpu'] * ms_per_vote:.1f} ms of CPU per vote)")

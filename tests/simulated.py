@@ -37,6 +37,7 @@ class Session:
         self.conn: socket.socket | None = None
         self.cookies: dict[str, str] = {}
         self.latencies: list[float] = []
+        self.kinds: list[str] = []  # "vote", "image" or "page", for each latency
         self.retries = 0
         self._connect()
 
@@ -101,6 +102,7 @@ class Session:
             fields[name.lower()] = value
         raw = self._body(status, fields)
         self.latencies.append(time.perf_counter() - start)
+        self.kinds.append("image" if path.startswith("/img/") else "vote" if path.endswith("/vote/") else "page")
         if fields.get("connection", "").lower() == "close":
             self.close()
         return status, raw, headers
@@ -135,6 +137,7 @@ class Outcome:
     errors: int = 0
     images: int = 0  # stimuli fetched
     latencies: list[float] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # of each latency: "vote", "image" or "page"
     retries: int = 0
 
 
@@ -198,4 +201,5 @@ def run_participant(port: int, slug: str, out: Outcome, retry_until: float | Non
     finally:
         s.close()
         out.latencies.extend(s.latencies)
+        out.kinds.extend(s.kinds)
         out.retries += s.retries
