@@ -82,17 +82,9 @@ def rows(key: str, build: Callable[[object], QuerySet], parameter) -> list[tuple
         return cursor.fetchall()
 
 
-def first(model, key: str, build: Callable[[object], QuerySet], parameter):
-    """The first instance of ``build(parameter)`` (a ``model`` queryset, with at most one level of
-    ``select_related``), with the fields' converters applied as the ORM applies them (dates on
-    SQLite, JSON) and the related instances attached; None when there is none."""
-    db = connections[DEFAULT_DB_ALIAS]
-    compiled = _compiled(db.vendor, key, build)
-    with _cursor(db) as cursor:
-        cursor.execute(compiled.sql, [parameter])
-        row = cursor.fetchone()
-    if row is None:
-        return None
+def _instance(model, compiled: _Compiled, row: tuple, db):
+    """``model``'s instance from ``row`` of ``compiled``, with the fields' converters applied as the
+    ORM applies them (dates on SQLite, JSON) and the select_related instances attached."""
     values = list(row)
     for index, (converters, expression) in compiled.converters.items():
         for convert in converters:
@@ -105,6 +97,38 @@ def first(model, key: str, build: Callable[[object], QuerySet], parameter):
     for name, columns in compiled.related:
         setattr(found, name, instance(model._meta.get_field(name).related_model, columns))
     return found
+
+
+def first(model, key: str, build: Callable[[object], QuerySet], parameter):
+    """The first instance of ``build(parameter)`` (a ``model`` queryset, with at most one level of
+    ``select_related``), as the ORM would build it; None when there is none."""
+    db = connections[DEFAULT_DB_ALIAS]
+    compiled = _compiled(db.vendor, key, build)
+    with _cursor(db) as cursor:
+        cursor.execute(compiled.sql, [parameter])
+        row = cursor.fetchone()
+    return None if row is None else _instance(model, compiled, row, db)
+
+
+def first_with_rows(model, key: str, build: Callable[[object], QuerySet], rows_key: str,
+                    rows_build: Callable[[object], QuerySet], parameter, order: int) -> tuple[object | None, list[tuple]]:
+    """:func:`first` and :func:`rows` of the same parameter in one statement, one round trip:
+    (the instance or None, the rows ordered by their column ``order``; no rows without the
+    instance). Each query keeps its own SQL, as the ORM wrote it; a join on TRUE puts them side
+    by side, the instance's columns repeated on each row, and once with NULLs where there are no
+    rows. The rows' own ORDER BY and LIMIT choose them; the outer ORDER BY keeps their order,
+    which a join does not promise."""
+    db = connections[DEFAULT_DB_ALIAS]
+    one, many = _compiled(db.vendor, key, build), _compiled(db.vendor, rows_key, rows_build)
+    width = len(one.fields)
+    with _cursor(db) as cursor:
+        cursor.execute(f"SELECT * FROM ({one.sql}) AS one LEFT JOIN ({many.sql}) AS many ON TRUE "
+                       f"ORDER BY {width + order + 1}", [parameter, parameter])
+        found = cursor.fetchall()
+    if not found:
+        return None, []
+    rows = [row[width:] for row in found if row[width] is not None]  # a row's first column is its primary key
+    return _instance(model, one, found[0][:width], db), rows
 
 
 @functools.cache
@@ -136,3 +160,10 @@ def _participant_by_token(token) -> QuerySet:
 def participant(token: str) -> Participant | None:
     """The participant with this token and its study: one compiled query."""
     return first(Participant, "participant_with_study", _participant_by_token, token)
+
+
+def participant_with_rows(token: str, rows_key: str, rows_build: Callable[[object], QuerySet],
+                          order: int) -> tuple[Participant | None, list[tuple]]:
+    """The participant with this token and its study, and the rows of ``rows_build(token)``
+    ordered by their column ``order``, in one statement."""
+    return first_with_rows(Participant, "participant_with_study", _participant_by_token, rows_key, rows_build, token, order)

@@ -195,10 +195,30 @@ def _unanswered(n: int):
     return build
 
 
+@functools.cache
+def _unanswered_by_token(n: int):
+    def build(token) -> QuerySet:
+        return (Trial.objects.filter(participant__token=token, vote__isnull=True).order_by("position")
+                .values_list(*_SHOWN)[:n])
+
+    return build
+
+
+def _shown(rows: list[tuple]) -> list[ShownTrial]:
+    return [ShownTrial(r[0], r[1], ShownStimulus(*r[2:6]), ShownStimulus(*r[6:10])) for r in rows]
+
+
 def next_trials(participant: Participant, n: int = 2) -> list[ShownTrial]:
     """The first ``n`` trials without a vote: the current one (where a participant resumes) and the next."""
-    rows = hotpath.rows(f"unanswered_{n}", _unanswered(n), participant.pk)
-    return [ShownTrial(r[0], r[1], ShownStimulus(*r[2:6]), ShownStimulus(*r[6:10])) for r in rows]
+    return _shown(hotpath.rows(f"unanswered_{n}", _unanswered(n), participant.pk))
+
+
+def participant_and_next_trials(token: str, n: int = 3) -> tuple[Participant | None, list[ShownTrial]]:
+    """The participant with this token (None if there is none) and :func:`next_trials`, in one
+    statement: a vote's first round trip to the database instead of two."""
+    found, rows = hotpath.participant_with_rows(token, f"unanswered_by_token_{n}", _unanswered_by_token(n),
+                                                order=_SHOWN.index("position"))
+    return found, _shown(rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,9 +254,10 @@ def next_step(participant: Participant, upcoming: list[ShownTrial] | None = None
 
 
 def vote_and_next(participant: Participant, position: int, side: str, response_ms: int | None,
-                  displayed_ms: int | None = None) -> NextStep:
-    """Store one vote (as ``record_vote``) and say what comes next, with one read of the trial list."""
-    upcoming = next_trials(participant, 3)
+                  displayed_ms: int | None = None, upcoming: list[ShownTrial] | None = None) -> NextStep:
+    """Store one vote (as ``record_vote``) and say what comes next, with one read of the trial list.
+    ``upcoming``: the first three unanswered trials, when the caller has just read them."""
+    upcoming = next_trials(participant, 3) if upcoming is None else upcoming
     outcome = record_vote(participant, position, side, response_ms, displayed_ms, upcoming=upcoming)
     if outcome is VoteOutcome.STORED and upcoming and upcoming[0].position == position:
         return next_step(participant, upcoming[1:])

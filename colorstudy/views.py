@@ -97,13 +97,15 @@ def open_link(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _participant(token: str) -> Participant:
-    participant = hotpath.participant(token)
-    if participant is None:
-        raise Http404("no such participant")
-    if participant.study.status == Study.Status.DRAFT:
+def _visible(participant: Participant | None) -> Participant:
+    """The participant, or a 404 where there is none or its study is a draft."""
+    if participant is None or participant.study.status == Study.Status.DRAFT:
         raise Http404("no such participant")
     return participant
+
+
+def _participant(token: str) -> Participant:
+    return _visible(hotpath.participant(token))
 
 
 @never_cache
@@ -214,7 +216,9 @@ def _after_vote_json(participant: Participant, position: int, step: services.Nex
 def vote(request: HttpRequest, token: str) -> HttpResponse:
     """Store one vote. A plain form POST is answered with a redirect to the next page; the trial
     page's script asks for JSON and gets the next trial in the same answer."""
-    participant = _participant(token)
+    # The participant and its next trials in one round trip; read before the checks, used after them.
+    found, upcoming = services.participant_and_next_trials(token)
+    participant = _visible(found)
     study = participant.study
     if limited := rate_limited(request, "vote", settings.RATE_LIMIT_VOTE):
         return limited
@@ -229,8 +233,8 @@ def vote(request: HttpRequest, token: str) -> HttpResponse:
               form.cleaned_data["displayed_ms"])
     try:
         if in_page:
-            return _after_vote_json(participant, position, services.vote_and_next(*answer))
-        services.record_vote(*answer)
+            return _after_vote_json(participant, position, services.vote_and_next(*answer, upcoming=upcoming))
+        services.record_vote(*answer, upcoming=upcoming)
     except services.VoteRefused as refused:
         return _refusal(request, refused.status, "This answer was not accepted", refused.message, study)
     if feedback := _feedback_url(participant, position):

@@ -112,7 +112,7 @@ def test_a_vote_stored_by_the_hot_path_reads_back_as_the_orm_would_have_stored_i
     assert vote.created_at.tzinfo is not None and before <= vote.created_at <= timezone.now()
 
 
-def test_a_vote_that_does_not_finish_the_list_costs_three_queries_and_no_transaction(system_folders):
+def test_a_vote_that_does_not_finish_the_list_costs_two_statements_and_no_transaction(system_folders):
     study = make_study(system_folders, participants=2, trials=5)
     client = Client()
     participant = start(client, study)
@@ -121,8 +121,9 @@ def test_a_vote_that_does_not_finish_the_list_costs_three_queries_and_no_transac
     with CaptureQueriesContext(connection) as queries:
         assert vote_json(client, participant, position + 1, "right").status_code == 200
     statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
-    # the participant with its study, the unanswered trials, the vote: no BEGIN, COMMIT or SAVEPOINT
-    assert statements == ["SELECT", "SELECT", "INSERT"]
+    # the participant with its study and its unanswered trials, then the vote: no BEGIN, COMMIT or SAVEPOINT
+    assert statements == ["SELECT", "INSERT"]
+    assert '"colorstudy_participant"."token"' in queries.captured_queries[0]["sql"]
     for step in range(2, 5):  # the last vote also finishes the participant, in one transaction
         vote_json(client, participant, position + step, "left")
     assert Participant.objects.get(pk=participant.pk).finished_at is not None
@@ -142,8 +143,10 @@ def test_on_postgresql_the_hot_path_queries_are_prepared_once_per_connection(sys
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ["%colorstudy_%"])
         prepared = [row[0] for row in cursor.fetchall()]
-    # the participant with its study, and the unanswered trials (three for a vote, two for the page)
-    assert sum('"colorstudy_participant"."token" = $1' in s for s in prepared) == 1
+    # the participant with its study (for the page), the same with its next three trials (for a vote),
+    # and the page's two unanswered trials
+    assert sum('"colorstudy_participant"."token" = $1' in s for s in prepared) == 2
+    assert sum('"colorstudy_participant"."token" = $2' in s for s in prepared) == 1
     assert sum('"colorstudy_vote"' in s for s in prepared) >= 1
     assert sum(s.startswith('INSERT INTO "colorstudy_vote"') for s in prepared) == 1  # the vote itself
     assert len(prepared) == len(set(prepared))
@@ -175,3 +178,25 @@ def test_when_two_requests_race_for_one_trial_the_first_choice_stands(system_fol
     assert refused.value.status == 409
     vote = Vote.objects.get(trial__participant=participant, trial__position=position)
     assert (vote.side, vote.response_ms) == ("left", 500)
+
+
+def test_the_participant_and_its_next_trials_in_one_statement_equal_the_two_queries_they_replace(system_folders):
+    from colorstudy import hotpath, services
+
+    study = make_study(system_folders, participants=2, trials=5)
+    client = Client()
+    participant = start(client, study)
+    position = current_position(client, participant)
+    vote_json(client, participant, position, "left")
+    found, upcoming = services.participant_and_next_trials(participant.token)
+    alone = hotpath.participant(participant.token)
+    assert [(f.attname, getattr(found, f.attname)) for f in Participant._meta.concrete_fields] == \
+        [(f.attname, getattr(alone, f.attname)) for f in Participant._meta.concrete_fields]
+    assert found.study.config == alone.study.config and found.study.slug == study.slug
+    assert upcoming == services.next_trials(alone, 3)
+    assert [t.position for t in upcoming] == [position + 1, position + 2, position + 3]
+    for step in range(1, 5):  # to the end of the list: the participant still comes, with no trials
+        vote_json(client, participant, position + step, "left")
+    found, upcoming = services.participant_and_next_trials(participant.token)
+    assert found.pk == participant.pk and found.finished_at is not None and upcoming == []
+    assert services.participant_and_next_trials("no-such-token-0000") == (None, [])
