@@ -21,7 +21,12 @@ share of the balanced design's votes that the A-optimal design needs, in the lar
 (evaluation.adaptive.balanced_efficiency); and the same for the scale of a real study (pwcmp's
 tone-mapping study, when ../shared holds it).
 
-    .venv/bin/python bench/adaptive.py [--runs 12]
+A second kind of truth, ``--truth colorization``, is the study the issue describes: the gray
+input 3 JOD below the methods, the ground truth 1.5 JOD above them, and the methods themselves
+close together (normal, SD ``--spread``, 0.5 JOD by default there), where a balanced design spends
+a share of its votes on the obvious pairs of the gray baseline.
+
+    .venv/bin/python bench/adaptive.py [--runs 12] [--truth colorization]
 """
 from __future__ import annotations
 
@@ -42,6 +47,7 @@ from evaluation.adaptive import balanced_efficiency, rmse, schedule, scores  # n
 from evaluation.jod import SIGMA  # noqa: E402
 
 SPREAD, OFFSET = 1.2, 0.3
+GRAY, GROUND_TRUTH = -3.0, 1.5  # --truth colorization: the two references around the methods (JOD)
 SETTINGS = {8: (28, 30), 20: (40, 60)}  # systems: (trials per participant, participants)
 DESIGNS = ("balanced", "random", "adaptive", "adaptive-eig")
 
@@ -101,6 +107,15 @@ def real_study_bound() -> None:
           f"{truth.std():.2f}); the A-optimal design needs {balanced_efficiency(truth):.2f} of the balanced design's votes")
 
 
+def true_scores(s: int, run: int, kind: str = "normal") -> np.ndarray:
+    """The sorted true JOD scores of ``s`` systems for one run: all normal (SD SPREAD), or
+    "colorization": the gray input and the ground truth around ``s - 2`` methods (SD SPREAD)."""
+    rng = np.random.default_rng(1000 + run)
+    if kind == "normal":
+        return np.sort(rng.normal(0, SPREAD, s))
+    return np.sort(np.r_[GRAY, rng.normal(0, SPREAD, s - 2), GROUND_TRUTH])
+
+
 def votes_to_reach(curve: np.ndarray, target: float, column: int = 1) -> float | None:
     """Votes after which ``curve`` first reaches ``target``: an RMSE at or below it (column 1), or
     a Kendall tau at or above it (column 2); None when it never does."""
@@ -113,18 +128,24 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=12)
     parser.add_argument("--plot", default=str(ROOT / "docs" / "adaptive.png"))
-    parser.add_argument("--spread", type=float, default=SPREAD, help="SD of the true JOD scores")
+    parser.add_argument("--truth", choices=["normal", "colorization"], default="normal")
+    parser.add_argument("--spread", type=float, default=None,
+                        help=f"SD of the true JOD scores (of the methods with --truth colorization); {SPREAD}, or 0.5 there")
     args = parser.parse_args()
-    globals()["SPREAD"] = args.spread
+    globals()["SPREAD"] = args.spread if args.spread is not None else (SPREAD if args.truth == "normal" else 0.5)
     print(describe())
-    print(f"true scores: normal with SD {SPREAD} JOD; observer offsets SD {OFFSET} JOD")
+    if args.truth == "normal":
+        print(f"true scores: normal with SD {SPREAD} JOD; observer offsets SD {OFFSET} JOD")
+    else:
+        print(f"true scores: the gray input at {GRAY} JOD, the ground truth at {GROUND_TRUTH}, the methods normal with "
+              f"SD {SPREAD} JOD; observer offsets SD {OFFSET} JOD")
     real_study_bound()
     curves = {}
     for s, (trials, participants) in SETTINGS.items():
         start = time.perf_counter()
         runs, bounds = {d: [] for d in DESIGNS}, []
         for r in range(args.runs):
-            truth = np.sort(np.random.default_rng(1000 + r).normal(0, SPREAD, s))
+            truth = true_scores(s, r, args.truth)
             bounds.append(balanced_efficiency(truth))
             for d in DESIGNS:
                 runs[d].append(run(d, truth, trials, participants, np.random.default_rng([r, DESIGNS.index(d)])))
@@ -150,11 +171,11 @@ def main() -> None:
             share = f"{need / final[0]:.2f} of the votes" if need else "not within the run"
             print(f"    {d} reaches it after {int(need) if need else '-'} votes ({share})")
         timing(s, trials)
-    plot(curves, args.plot)
+    plot(curves, args.plot, args.truth)
     print(f"\nplot: {args.plot}")
 
 
-def plot(curves: dict, path: str) -> None:
+def plot(curves: dict, path: str, truth: str = "normal") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -170,7 +191,8 @@ def plot(curves: dict, path: str) -> None:
         ax.set_ylabel("RMSE of the JOD scores")
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.suptitle(f"Adaptive scheduling against the balanced design and random pairs (true scores SD {SPREAD} JOD)")
+    scale = f"true scores SD {SPREAD} JOD" if truth == "normal" else f"gray, methods SD {SPREAD} JOD, ground truth"
+    fig.suptitle(f"Adaptive scheduling against the balanced design and random pairs ({scale})")
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
