@@ -188,18 +188,11 @@ _SHOWN = ("pk", "position", "left__token", "left__width", "left__height", "left_
 
 
 @functools.cache
-def _unanswered(n: int):
-    def build(participant_id) -> QuerySet:
-        return Trial.objects.filter(participant_id=participant_id, vote__isnull=True).order_by("position").values_list(*_SHOWN)[:n]
-
-    return build
-
-
-@functools.cache
-def _unanswered_by_token(n: int):
-    def build(token) -> QuerySet:
-        return (Trial.objects.filter(participant__token=token, vote__isnull=True).order_by("position")
-                .values_list(*_SHOWN)[:n])
+def _unanswered(n: int, of: str = "participant_id"):
+    """The query of a participant's first ``n`` unanswered trials, by ``of``: its id, or
+    "participant__token"."""
+    def build(value) -> QuerySet:
+        return Trial.objects.filter(**{of: value}, vote__isnull=True).order_by("position").values_list(*_SHOWN)[:n]
 
     return build
 
@@ -216,7 +209,7 @@ def next_trials(participant: Participant, n: int = 2) -> list[ShownTrial]:
 def participant_and_next_trials(token: str, n: int = 3) -> tuple[Participant | None, list[ShownTrial]]:
     """The participant with this token (None if there is none) and :func:`next_trials`, in one
     statement: a vote's first round trip to the database instead of two."""
-    found, rows = hotpath.participant_with_rows(token, f"unanswered_by_token_{n}", _unanswered_by_token(n),
+    found, rows = hotpath.participant_with_rows(token, f"unanswered_by_token_{n}", _unanswered(n, "participant__token"),
                                                 order=_SHOWN.index("position"))
     return found, _shown(rows)
 
