@@ -34,12 +34,11 @@ class Session:
         self.retry_until = retry_until
         self.tls = tls
         self.origin = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
-        self.conn: socket.socket | None = None
+        self.conn: socket.socket | None = None  # connected at the first request, inside its retries
         self.cookies: dict[str, str] = {}
         self.latencies: list[float] = []
         self.kinds: list[str] = []  # "vote", "image" or "page", for each latency
         self.retries = 0
-        self._connect()
 
     def _connect(self) -> None:
         sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
@@ -58,15 +57,15 @@ class Session:
         if status in (204, 304) or 100 <= status < 200:
             return b""
         if "content-length" in fields:
-            raw = self.reader.read(int(fields["content-length"]))
-        elif "transfer-encoding" in fields:  # nginx and Django send every answer of the flow with its length
+            length = int(fields["content-length"])
+            raw = self.reader.read(length)
+            if len(raw) != length:
+                raise ConnectionError(f"the answer ended after {len(raw)} of {length} bytes")
+            return raw
+        if "transfer-encoding" in fields:  # nginx and Django send every answer of the flow with its length
             raise ValueError(f"a {fields['transfer-encoding']} answer, which this client does not read")
-        else:
-            raw = self.reader.read()
-            fields["connection"] = "close"
-        if "content-length" in fields and len(raw) != int(fields["content-length"]):
-            raise ConnectionError(f"the answer ended after {len(raw)} of {fields['content-length']} bytes")
-        return raw
+        fields["connection"] = "close"  # the answer ends with the connection
+        return self.reader.read()
 
     def _once(self, method: str, path: str, body: str | None, accept: str) -> tuple[int, bytes, dict]:
         if self.conn is None:
