@@ -31,3 +31,10 @@ errorlog = os.path.join(_logs, "gunicorn-error.log") if _logs else "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
 # The request line without the query string: panel ids (PROLIFIC_PID=...) stay out of the access log.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+
+def post_worker_init(worker) -> None:
+    """Before the worker takes a request: what its first participants would otherwise wait for."""
+    from colorstudy.warmup import warm_up
+
+    warm_up()
