@@ -40,6 +40,13 @@ def _redis(url: str):
     return redis.Redis.from_url(url)
 
 
+def connect() -> None:
+    """Make this process's Redis client and its connection now, not at the first counted request
+    (the worker warm-up: importing the client alone took 52 ms). Without REDIS_URL, nothing."""
+    if url := settings.REDIS_URL:
+        _redis(url).ping()
+
+
 def count(key: str) -> int:
     """Add one to this minute's counter ``key`` and return its new value.
 

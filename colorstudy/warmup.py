@@ -15,10 +15,11 @@ import logging
 import time
 from collections.abc import Callable
 
-from django.conf import settings
 from django.db import connection
 from django.template.loader import get_template
 from django.urls import reverse
+
+from . import ratelimit
 
 logger = logging.getLogger(__name__)
 
@@ -35,13 +36,6 @@ def _templates() -> None:
         get_template(f"colorstudy/{name}.html")
 
 
-def _redis() -> None:
-    if settings.REDIS_URL:
-        from .ratelimit import _redis as client
-
-        client(settings.REDIS_URL).ping()
-
-
 def _database() -> None:
     connection.ensure_connection()
 
@@ -49,7 +43,7 @@ def _database() -> None:
 STEPS: dict[str, Callable[[], None]] = {
     "resolver": _resolver,
     "templates": _templates,
-    "redis": _redis,
+    "redis": ratelimit.connect,
     "database": _database,
 }
 
@@ -71,5 +65,6 @@ def warm_up() -> dict[str, float | None]:
             seconds[name] = None
         else:
             seconds[name] = time.perf_counter() - start
-    logger.info("warm-up: %s", ", ".join(f"{k} {'failed' if v is None else f'{v * 1e3:.1f} ms'}" for k, v in seconds.items()))
+    logger.info("warm-up: %s", ", ".join(f"{name} {'failed' if s is None else f'{s * 1e3:.1f} ms'}"
+                                         for name, s in seconds.items()))
     return seconds
