@@ -23,8 +23,9 @@ from . import ratelimit
 
 logger = logging.getLogger(__name__)
 
-# What a participant sees, from the link to the completion code (staff pages may stay cold).
-PARTICIPANT_TEMPLATES = ("consent", "trial", "break", "feedback", "complete", "message")
+# What a participant sees, from the link to the completion code, and the page they all extend
+# (an `{% extends %}` compiles its parent only when first rendered). Staff pages may stay cold.
+PARTICIPANT_TEMPLATES = ("base", "consent", "trial", "break", "feedback", "complete", "message")
 
 
 def _resolver() -> None:
