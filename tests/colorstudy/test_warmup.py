@@ -23,7 +23,7 @@ def _template_cache() -> dict:
 
 
 @pytest.fixture
-def cold(settings):
+def cold():
     """A process as gunicorn forks it: no compiled template, no Redis client, no open connection."""
     _template_cache().clear()
     ratelimit._redis.cache_clear()
