@@ -1,4 +1,5 @@
-"""kill -9 the server under load, restart it, let clients retry: every acknowledged vote exactly once."""
+"""kill -9 the server under load, restart it, let clients retry: every acknowledged vote exactly once.
+And a server that boots while its database and Redis are down: it starts, and answers 503 instead of dying."""
 from __future__ import annotations
 
 import os
@@ -8,6 +9,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -155,3 +158,33 @@ def test_a_postgresql_restart_under_load_loses_no_acknowledged_vote(site):
         return server
 
     under_load(env, slug, restart_postgres)
+
+
+def test_workers_that_boot_while_the_database_and_redis_are_down_start_and_answer_503(tmp_path):
+    """The warm-up (deploy/gunicorn.conf.py's post_worker_init) must never stop a worker: a
+    worker that failed to boot would take gunicorn's master down with it."""
+    port = free_port()
+    env = {**os.environ, "COLORSTUDY_DATA": str(tmp_path / "data"), "DEBUG": "0", "SECRET_KEY": "boot-test-" + "k" * 50,
+           "ALLOWED_HOSTS": "127.0.0.1", "LOG_DIR": str(tmp_path / "logs"), "GUNICORN_BIND": f"127.0.0.1:{port}",
+           "GUNICORN_WORKERS": "2", "STATIC_ROOT": str(tmp_path / "static"),
+           "DATABASE_URL": "postgres://postgres@127.0.0.1:1/nowhere", "REDIS_URL": "redis://127.0.0.1:1/0"}  # port 1: nobody
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    (tmp_path / "logs").mkdir()
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
+                               "colorstudy.wsgi"], env=env, cwd=ROOT, start_new_session=True)
+    log = tmp_path / "logs" / "colorstudy.log"
+    try:
+        wait_for_port(port)
+        end = time.monotonic() + 30
+        while time.monotonic() < end and (not log.exists() or log.read_text().count("warm-up step database failed") < 2):
+            time.sleep(0.05)
+        text = log.read_text()
+        assert text.count("warm-up step database failed") == 2 and text.count("warm-up step redis failed") == 2
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/study/anything/", timeout=10)
+        assert answer.value.code == 503 and answer.value.headers["Retry-After"] == "5"
+        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10).status == 200
+        assert server.poll() is None
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
