@@ -6,8 +6,8 @@ deploy/gunicorn.conf.py, Redis, and PostgreSQL or SQLite in WAL mode), then runs
 load-generator process whose threads are participants: open link -> consent -> trial -> vote ->
 next trial, fetching both images of every trial as a browser does. It reports sustained votes/s,
 p50/p95/p99 latency of every request (images included) and of votes, images and pages apart,
-errors, and checks in the database that every acknowledged vote is stored exactly once. A trivial view (/healthz) measured on the same
-stack gives its ceiling.
+errors, and checks in the database that every acknowledged vote is stored exactly once. A
+trivial view (/healthz) measured on the same stack gives its ceiling.
 
 Participants vote with JavaScript, as the trial page really works: each vote is one request
 whose answer is the next trial, then the two images.
