@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+from django.core.validators import slug_re as SLUG
 from django.db import connection, transaction
+from django.utils.text import slugify
 
 from . import design, stimuli
 from .models import Participant, SourceImage, Stimulus, Study, System, Trial, Vote
@@ -87,7 +89,24 @@ class GenerationResult:
     skipped: list[str]  # one message per skipped image
 
 
+def check_study_name(name: str) -> None:
+    """Refuse a study name that cannot be a segment of the study's link (``/study/<name>/``).
+
+    >>> check_study_name("pilot study")
+    Traceback (most recent call last):
+    ...
+    colorstudy.generation.GenerationError: study name 'pilot study' cannot be part of the study's link: use ASCII letters, digits, hyphens and underscores, at most 50 characters (for example 'pilot-study')
+    """
+    limit = Study._meta.get_field("slug").max_length
+    if not SLUG.fullmatch(name or "") or len(name) > limit:
+        suggestion = slugify(name)[:limit]
+        raise GenerationError(f"study name {name!r} cannot be part of the study's link: use ASCII letters, digits, "
+                              f"hyphens and underscores, at most {limit} characters"
+                              + (f" (for example {suggestion!r})" if suggestion else ""))
+
+
 def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.info) -> GenerationResult:
+    check_study_name(opts.slug)
     existing = Study.objects.filter(slug=opts.slug).first()
     if existing is not None:
         if opts.add_participants:

@@ -19,6 +19,30 @@ from scipy import linalg, optimize, sparse
 from scipy.special import expit
 
 TAU_BOUNDS = (-8.0, 3.0)  # log standard deviations: from 3e-4 (no variance) to 20
+DENSE_COUPLING = 250_000  # participants x images up to which the coupling block is a dense array
+
+
+@dataclass(frozen=True)
+class SDPrior:
+    """A gamma(shape, rate) prior on each random-intercept standard deviation, as blme's
+    ``cov.prior = gamma(shape, rate, posterior.scale = "sd")``: its log density
+    ``(shape - 1) log(sd) - rate * sd`` is added to the marginal log-likelihood, and the fit is
+    the posterior mode in the standard deviations (Chung et al. 2013).
+
+    A shape above 1 keeps a standard deviation off zero; a positive rate keeps it from running
+    to infinity when the votes of an image (or a participant) all go one way.
+    """
+
+    shape: float = 2.0
+    rate: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.shape < 1 or self.rate < 0:
+            raise ValueError(f"an SD prior needs shape >= 1 and rate >= 0, got shape {self.shape}, rate {self.rate}")
+
+    def log_density(self, tau: np.ndarray) -> float:
+        """The prior's log density (up to a constant) at the log standard deviations ``tau``."""
+        return float(np.sum((self.shape - 1) * tau - self.rate * np.exp(tau)))
 
 
 @dataclass(frozen=True)
@@ -26,8 +50,9 @@ class GLMMFit:
     beta: np.ndarray  # fixed effects
     cov_beta: np.ndarray  # their covariance at the fitted variances (as lme4's vcov)
     sd: np.ndarray  # standard deviation of each random-intercept factor
-    loglik: float  # Laplace-approximated marginal log-likelihood
+    loglik: float  # Laplace-approximated marginal log-likelihood (with the SD prior's log density when one is set)
     converged: bool
+    at_bound: bool = False  # a standard deviation ran to the upper end of TAU_BOUNDS: no finite fit
 
 
 class _Model:
@@ -51,7 +76,11 @@ class _Model:
         diag = [np.bincount(c, w, n) + iv for c, n, iv in zip(self.codes, self.sizes, inv_var, strict=True)]
         coupling = None
         if len(self.codes) == 2:
-            coupling = sparse.csr_matrix((w, (self.codes[0], self.codes[1])), shape=tuple(self.sizes))
+            n0, n1 = self.sizes
+            if n0 * n1 <= DENSE_COUPLING:  # small studies: dense arrays skip scipy.sparse's per-call overhead
+                coupling = np.bincount(self.codes[0] * n1 + self.codes[1], w, n0 * n1).reshape(n0, n1)
+            else:
+                coupling = sparse.csr_matrix((w, (self.codes[0], self.codes[1])), shape=tuple(self.sizes))
         return diag, coupling
 
     def _solve(self, diag, coupling, rhs: list[np.ndarray]) -> tuple[list[np.ndarray], float]:
@@ -59,8 +88,12 @@ class _Model:
         if coupling is None:
             return [rhs[0] / diag[0]], float(np.log(diag[0]).sum())
         a_inv = 1.0 / diag[0]
-        scaled = sparse.diags(a_inv) @ coupling  # A^-1 B
-        schur = np.diag(diag[1]) - (coupling.T @ scaled).toarray()  # D - B' A^-1 B
+        if isinstance(coupling, np.ndarray):
+            scaled = a_inv[:, None] * coupling  # A^-1 B
+            schur = np.diag(diag[1]) - coupling.T @ scaled  # D - B' A^-1 B
+        else:
+            scaled = sparse.diags(a_inv) @ coupling
+            schur = np.diag(diag[1]) - (coupling.T @ scaled).toarray()
         chol = linalg.cho_factor(schur, lower=True)
         d1 = linalg.cho_solve(chol, rhs[1] - scaled.T @ rhs[0])
         d0 = a_inv * (rhs[0] - coupling @ d1)
@@ -104,19 +137,26 @@ class _Model:
         loglik = current - sum(n * t for n, t in zip(self.sizes, tau, strict=True)) - 0.5 * logdet
         return loglik, u, (w, diag, coupling)
 
-    def cov_beta(self, w: np.ndarray, diag, coupling) -> np.ndarray:
-        """(X'WX - X'WZ H_u^-1 Z'WX)^-1: the fixed effects' covariance with the random effects integrated out."""
+    def cov_beta(self, w: np.ndarray, diag, coupling, fixed_precision: float = 0.0) -> np.ndarray:
+        """(X'WX - X'WZ H_u^-1 Z'WX + P)^-1: the fixed effects' covariance with the random effects
+        integrated out (P: a normal prior's precision on the fixed effects, else 0)."""
         xtwx = self.x.T @ (self.x * w[:, None])
         zwx = [[np.bincount(c, w * self.x[:, j], n) for c, n in zip(self.codes, self.sizes, strict=True)]
                for j in range(self.x.shape[1])]
         solved = [self._solve(diag, coupling, cols)[0] for cols in zwx]
         correction = np.array([[sum(float(a @ b) for a, b in zip(zwx[i], solved[j], strict=True))
                                 for j in range(self.x.shape[1])] for i in range(self.x.shape[1])])
-        return np.linalg.inv(xtwx - correction)
+        return np.linalg.inv(xtwx - correction + fixed_precision * np.eye(self.x.shape[1]))
 
 
-def fit_glmm(y: np.ndarray, x: np.ndarray, codes: list[np.ndarray]) -> GLMMFit:
-    """Maximize the Laplace marginal likelihood over the fixed effects and the log standard deviations.
+def fit_glmm(y: np.ndarray, x: np.ndarray, codes: list[np.ndarray], prior: SDPrior | None = None,
+             fixed_sd: float | None = None) -> GLMMFit:
+    """Maximize the Laplace marginal likelihood (times ``prior``'s density on the standard
+    deviations, and a normal(0, ``fixed_sd``) density on each fixed effect, when given: blme's
+    ``cov.prior`` and ``fixef.prior``) over the fixed effects and the log standard deviations.
+
+    ``x`` may have no columns: the model then has no fixed effect (the null model of a
+    likelihood-ratio test of the intercept).
 
     Examples
     --------
@@ -130,13 +170,20 @@ def fit_glmm(y: np.ndarray, x: np.ndarray, codes: list[np.ndarray]) -> GLMMFit:
     model = _Model(y, x, codes)
     p, k = x.shape[1], len(codes)
     share = float(np.clip(y.mean(), 0.01, 0.99))
-    start = np.concatenate([[np.log(share / (1 - share))], np.zeros(p - 1), np.full(k, np.log(0.5))])
+    start = np.concatenate([[np.log(share / (1 - share))][:p], np.zeros(max(p - 1, 0)), np.full(k, np.log(0.5))])
+    precision = 1 / fixed_sd**2 if fixed_sd else 0.0
+
+    def penalty(theta: np.ndarray) -> float:
+        sd_part = prior.log_density(theta[p:]) if prior is not None else 0.0
+        return sd_part - 0.5 * precision * float(theta[:p] @ theta[:p])
 
     def negative(theta: np.ndarray) -> float:
-        return -model.laplace(theta[:p], theta[p:])[0]
+        return -(model.laplace(theta[:p], theta[p:])[0] + penalty(theta))
 
     bounds = [(None, None)] * p + [TAU_BOUNDS] * k
     result = optimize.minimize(negative, start, method="L-BFGS-B", bounds=bounds, options={"maxiter": 500})
     theta = result.x
     loglik, _, (w, diag, coupling) = model.laplace(theta[:p], theta[p:])
-    return GLMMFit(theta[:p], model.cov_beta(w, diag, coupling), np.exp(theta[p:]), loglik, bool(result.success))
+    cov = model.cov_beta(w, diag, coupling, precision) if p else np.zeros((0, 0))
+    at_bound = bool(np.any(theta[p:] > TAU_BOUNDS[1] - 1e-3))
+    return GLMMFit(theta[:p], cov, np.exp(theta[p:]), loglik + penalty(theta), bool(result.success), at_bound)

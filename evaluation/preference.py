@@ -116,26 +116,6 @@ def binomial_pvalues(k: np.ndarray, n: np.ndarray) -> np.ndarray:
     return np.minimum(1.0, 2 * tail)
 
 
-@dataclass(frozen=True)
-class SideBias:
-    left: int
-    n: int
-    statistic: float
-    pvalue: float
-
-
-def side_bias(df: pd.DataFrame) -> SideBias | None:
-    """Share of left choices among regular votes, with its exact binomial test; None if sides are unknown."""
-    if not df.attrs.get("sides_known", True):
-        return None
-    reg = df[~df["is_catch"]]
-    if reg.empty:
-        return None
-    left = int((reg["chosen_system"] == reg["left_system"]).sum())
-    test = stats.binomtest(left, len(reg), 0.5)
-    return SideBias(left, len(reg), test.statistic, test.pvalue)
-
-
 def one_sided_participants(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """Participants who chose one side more often than chance allows (straight-lining).
 

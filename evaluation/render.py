@@ -78,7 +78,10 @@ def _summary_rows(report: Report) -> list[str]:
         lines.append(f"Incomplete participants (their votes are counted): {', '.join(report.incomplete)}.")
     if report.side is not None:
         s = report.side
-        lines.append(f"Side bias: left chosen in {s.statistic:.1%} of {s.n} votes (exact binomial p = {s.pvalue:.4g}).")
+        low, high = s.interval()
+        lines.append(f"Side bias (an order effect beside the systems' strengths): of two equally good images the left "
+                     f"one is chosen {s.probability:.1%} of the time (95% CI {low:.1%} to {high:.1%}, "
+                     f"participant-clustered p = {s.pvalue:.4g}); left was chosen in {s.raw_share:.1%} of {s.n} votes.")
     flagged = report.one_sided_flagged
     if len(flagged):
         lines.append(
@@ -267,8 +270,7 @@ def _comparison_dict(c: Comparison, conclusion) -> dict:
         ],
         "participant_level": {
             "mean_proportion_a": _num(c.participant_level.statistic),
-            "t_statistic": _num(c.participant_level.t_statistic),
-            "t_pvalue": _num(c.participant_level.t_pvalue),
+            "permutation_pvalue": _num(c.participant_level.pvalue),
             "favour_a": c.participant_level.favour_a,
             "favour_b": c.participant_level.favour_b,
             "sign_pvalue": _num(c.participant_level.sign_pvalue),
@@ -282,6 +284,7 @@ def _comparison_dict(c: Comparison, conclusion) -> dict:
             "proportion": c.mixed.proportion,
             "sd_participant": c.mixed.sd_participant,
             "sd_image": _num(c.mixed.sd_image),
+            "df": c.mixed.df,
         },
         "mixed_model_skipped": c.mixed_skipped,
         "images": [
@@ -334,7 +337,9 @@ def to_dict(report: Report) -> dict:
         "comparisons": [_comparison_dict(c, k) for c, k in zip(report.comparisons, report.conclusions, strict=True)],
         "side_bias": None
         if report.side is None
-        else {"left": report.side.left, "n": report.side.n, "proportion_left": report.side.statistic, "pvalue": report.side.pvalue},
+        else {"left": report.side.left, "n": report.side.n, "proportion_left": report.side.raw_share,
+              "left_advantage": report.side.effect, "std_error": report.side.std_error,
+              "probability_left_when_equal": report.side.probability, "pvalue": report.side.pvalue},
         "one_sided_participants": [
             {"participant": r.participant, "left": int(r.left), "n": int(r.n), "holm_pvalue": float(r.holm_pvalue)}
             for r in report.one_sided_flagged.itertuples()

@@ -14,15 +14,13 @@ import pandas as pd
 from .clustered import (
     MixedModelResult,
     ParticipantLevelResult,
-    mixed_model,
-    mixed_model_skipped,
+    fit_mixed_model,
     participant_level_test,
 )
 from .jod import MIN_SCREENED, JODResult, ObserverScreening, jod_scale, observer_screening
 from .matrices import comparison_counts
 from .preference import (
     PreferenceResult,
-    SideBias,
     catch_table,
     fooling_rates,
     image_counts,
@@ -30,10 +28,10 @@ from .preference import (
     participant_counts,
     preference_test,
     response_times,
-    side_bias,
 )
 from .ranking import BradleyTerryResult, bradley_terry, holm
 from .sequential import LookResult, SequentialPlan, completed_order, replay
+from .sidebias import SideBias, side_bias
 from .votes import load_votes, oriented, pair_votes, system_pairs, votes_by_pair
 
 MANY_SYSTEMS = 6  # above this many systems the report leads with the ranking and leaves per-pair tables to the detail
@@ -81,19 +79,22 @@ class Comparison:
 class Conclusion:
     """What one comparison allows one to say, in the direction of the pooled majority.
 
-    ``level``: 'none' (no preference shown), 'holds' (every analysis agrees), 'no-sign' (the
+    ``level``: 'none' (no preference shown), 'holds' (every analysis agrees), 'holds-where-estimable'
+    (every analysis that could be estimated agrees; ``unestimated`` names the others), 'no-sign' (the
     clustered tests agree but the sign test does not), 'suggestive' (some clustered analyses agree),
     'pooled-only' (none does) or 'disagree' (a clustered analysis points significantly the other way).
+    An analysis that could not be estimated never counts for or against.
     """
 
     preferred: str
     other: str
     level: str
     against: tuple[str, ...] = ()
+    unestimated: tuple[str, ...] = ()  # e.g. ("mixed model",): requested, but it could not be estimated
 
     @property
     def significant(self) -> bool:
-        return self.level in ("holds", "no-sign", "suggestive", "pooled-only")
+        return self.level in ("holds", "holds-where-estimable", "no-sign", "suggestive", "pooled-only")
 
 
 def conclude(c: Comparison, alpha: float, several: bool) -> Conclusion:
@@ -103,11 +104,12 @@ def conclude(c: Comparison, alpha: float, several: bool) -> Conclusion:
     a = c.a_leads
     # (name, significant, points towards the leader) for each clustered analysis
     analyses = []
-    if not math.isnan(pl.t_pvalue):
-        analyses.append(("participant t-test", pl.t_pvalue < alpha, (pl.statistic > 0.5) == a))
+    if pl.n_participants >= 2:
+        analyses.append(("permutation test", pl.pvalue < alpha, (pl.statistic > 0.5) == a))
     sign = ("sign test", pl.sign_pvalue < alpha, (pl.favour_a > pl.favour_b) == a)
     if c.mixed is not None:
         analyses.append(("mixed model", c.mixed.pvalue < alpha, (c.mixed.estimate > 0) == a))
+    unestimated = ("mixed model",) if c.mixed is None and c.mixed_skipped else ()
     against = tuple(name for name, sig, towards in analyses + [sign] if sig and not towards)
     if c.pooled.votes_a == c.pooled.votes_b or not pooled_p < alpha:
         level = "none"
@@ -116,14 +118,14 @@ def conclude(c: Comparison, alpha: float, several: bool) -> Conclusion:
     else:
         clustered = [sig for _, sig, _ in analyses]
         if clustered and all(clustered) and sign[1]:
-            level = "holds"
+            level = "holds-where-estimable" if unestimated else "holds"
         elif clustered and all(clustered):
             level = "no-sign"
         elif any(clustered) or sign[1]:
             level = "suggestive"
         else:
             level = "pooled-only"
-    return Conclusion(c.leader, c.other, level, against)
+    return Conclusion(c.leader, c.other, level, against, unestimated)
 
 
 @dataclass(frozen=True)
@@ -322,10 +324,7 @@ def _comparisons(used: pd.DataFrame, systems: list[str], alternative: str, mixed
         sub = oriented(split[a, b], a)
         k = int(sub["chose_a"].sum())
         table = participant_counts(sub)
-        skipped = mixed_model_skipped(sub) if mixed else None
-        fitted = mixed_model(sub) if mixed and skipped is None else None
-        if mixed and skipped is None and fitted is None:
-            skipped = "its fit gave no valid standard error"
+        fitted, skipped = fit_mixed_model(sub) if mixed else (None, None)
         comparisons.append(
             Comparison(
                 pooled=preference_test(k, len(sub) - k, a, b, alternative),
@@ -378,6 +377,8 @@ def _named_images(table: pd.DataFrame) -> pd.DataFrame:
 
 _VERDICTS = {
     "holds": "Verdict: the preference for {w} holds in every analysis, clustered ones included.",
+    "holds-where-estimable": "Verdict: the preference for {w} holds in every analysis that could be estimated, "
+                             "clustered ones included; the {unestimated} could not be estimated ({why}).",
     "no-sign": "Verdict: the preference for {w} survives the clustered analyses, but too few participants agree "
                "for the sign test to confirm it.",
     "suggestive": "Verdict: the pooled test favours {w}, but only some clustered analyses agree; treat the preference "
@@ -405,21 +406,23 @@ def verdict(c: Comparison, alpha: float, several: bool) -> str:
     counted = "the one participant" if pl.n_participants == 1 else f"each of the {pl.n_participants} participants once"
     lines.append(
         f"Counting {counted}: {favour_w} preferred {w}, {favour_l} preferred {lo}; "
-        f"t-test p = {_p(pl.t_pvalue)}, sign test p = {_p(pl.sign_pvalue)}."
+        f"permutation test of their shares p = {_p(pl.pvalue)}, sign test p = {_p(pl.sign_pvalue)}."
     )
     if c.mixed is not None:
         typical = c.mixed.proportion if c.a_leads else 1 - c.mixed.proportion
         lines.append(
             f"Mixed-effects logistic regression (random intercepts: {', '.join(c.mixed.random_effects)}): "
-            f"typical share for {w} {typical:.1%}, p = {_p(c.mixed.pvalue)}."
+            f"typical share for {w} {typical:.1%}, p = {_p(c.mixed.pvalue)} (t, {c.mixed.df} df)."
         )
-    elif c.mixed_skipped:
-        lines.append(f"No mixed model: {c.mixed_skipped}.")
     conclusion = conclude(c, alpha, several)
+    if c.mixed is None and c.mixed_skipped and conclusion.level != "holds-where-estimable":
+        lines.append(f"No mixed model: {c.mixed_skipped}.")
     if conclusion.level == "none":
         lines.append(f"Verdict: no preference is shown at alpha = {alpha}.")
     else:
-        lines.append(_VERDICTS[conclusion.level].format(w=w, l=lo, against=" and ".join(conclusion.against)))
+        lines.append(_VERDICTS[conclusion.level].format(w=w, l=lo, against=" and ".join(conclusion.against),
+                                                        unestimated=" and ".join(conclusion.unestimated),
+                                                        why=c.mixed_skipped))
     return " ".join(lines)
 
 
@@ -436,7 +439,7 @@ def significance_matrix(report: Report) -> pd.DataFrame:
         elif conclusion.level == "disagree":
             matrix.loc[w, lo] = matrix.loc[lo, w] = "!"
         else:
-            mark = "" if conclusion.level in ("holds", "no-sign") else "?"
+            mark = "" if conclusion.level in ("holds", "holds-where-estimable", "no-sign") else "?"
             matrix.loc[w, lo], matrix.loc[lo, w] = ">" + mark, "<" + mark
     for name in names:
         matrix.loc[name, name] = "-"

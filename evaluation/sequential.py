@@ -31,10 +31,13 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize, stats
+
+from .signflip import sign_flip_test, upper_tails, z_from_tail
 
 SPENDING = ("obf", "pocock", "power")
 GRID = 801  # points per continuation interval (odd, for Simpson's rule)
@@ -429,26 +432,22 @@ def analyse_look(plan: SequentialPlan, look: int, z: float, share: float, std_er
 
 
 def participant_z(votes_a: np.ndarray, votes_b: np.ndarray) -> tuple[float, float, float]:
-    """(z, mean share, its standard error) of the participant-level t test of the shares against 0.5;
-    t is turned into the z with the same tail probability, so that the normal bounds apply.
+    """(z, mean share, share per unit of z) of the exact sign-flip test of the participants'
+    shares against 0.5 (:mod:`evaluation.signflip`): the p-value turned into the z with the
+    same tail, so that the normal bounds apply. Exact at any number of participants, where the
+    t test on the shares is not (heavier tails than Student's t with few participants).
 
-    The standard error is never below what the participants' own binomial noise gives under no
-    preference: a few participants who happen to agree closely (or unanimously) cannot make it
-    vanish. That only ever makes the test more conservative.
-
-    >>> z, share, se = participant_z(np.array([0, 0, 0]), np.array([8, 8, 8]))  # unanimous for b
-    >>> round(z, 2), share, round(se, 3)
-    (-2.06, 0.0, 0.102)
+    >>> z, share, per_z = participant_z(np.array([0, 0, 0]), np.array([8, 8, 8]))  # unanimous for b
+    >>> round(z, 2), share  # three participants: P = 1/8 on that side, however unanimous
+    (-1.15, 0.0)
     """
-    n = votes_a + votes_b
-    keep = n > 0
-    shares, n = (votes_a / np.where(keep, n, 1))[keep], n[keep]
-    if len(shares) < 2:
-        return float("nan"), float(np.mean(shares)) if len(shares) else float("nan"), float("nan")
-    floor = math.sqrt(float(np.sum(0.25 / n))) / len(shares)
-    se = max(float(np.std(shares, ddof=1) / math.sqrt(len(shares))), floor)
-    t = (float(np.mean(shares)) - 0.5) / se
-    return float(t_as_z(t, len(shares) - 1)), float(np.mean(shares)), se
+    result = sign_flip_test(votes_a, votes_b)
+    if result.n_participants == 0:
+        return float("nan"), float("nan"), float("nan")
+    n = (np.asarray(votes_a) + np.asarray(votes_b))
+    floor = math.sqrt(float(np.sum(0.25 / n[n > 0]))) / result.n_participants  # binomial noise under no preference
+    per_z = abs(result.statistic - 0.5) / abs(result.z) if result.z else floor
+    return result.z, result.statistic, per_z
 
 
 def t_as_z(t, df):
@@ -524,28 +523,60 @@ def population_mean(share: float, sd_logit: float) -> float:
                                  -10, 10))
 
 
+LOOK_TESTS = ("sign-flip", "t")  # the site's test, and the t test it replaced (for comparison in bench/sequential.py)
+CHUNK = 4096  # simulated studies convolved at once (memory: CHUNK x the sums' support)
+
+
+def simulated_z(counts: np.ndarray, votes_per_participant: int, looks: list[int], test: str = "sign-flip") -> np.ndarray:
+    """The look statistic of many simulated studies at once: ``counts`` (studies x participants)
+    votes for ``a`` out of ``votes_per_participant`` each; returns z (studies x looks).
+
+    ``sign-flip`` is :func:`participant_z`'s test; ``t`` is the participant-level t test of the
+    shares (with the binomial floor on its standard error) that earlier versions used."""
+    if test == "sign-flip":
+        distance = 2 * counts - votes_per_participant  # share - 1/2 on the lattice 1 / (2 votes)
+        out = np.empty((len(counts), len(looks)))
+        for start in range(0, len(counts), CHUNK):
+            part = distance[start:start + CHUNK]
+            sums = np.stack([part[:, :n].sum(axis=1) for n in looks], axis=1)
+            out[start:start + CHUNK] = z_from_tail(upper_tails(part, looks), sums)
+        return out
+    if test != "t":
+        raise ValueError(f"test must be one of {', '.join(LOOK_TESTS)}, got {test!r}")
+    shares = counts / votes_per_participant
+    out = np.empty((len(counts), len(looks)))
+    for j, n in enumerate(looks):
+        x = shares[:, :n]
+        se = np.maximum(x.std(axis=1, ddof=1) / math.sqrt(n), math.sqrt(0.25 / (votes_per_participant * n)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[:, j] = np.nan_to_num(t_as_z((x.mean(axis=1) - 0.5) / se, n - 1), nan=0.0)
+    return out
+
+
 def simulate(plan: SequentialPlan, share: float, studies: int = 2000, votes_per_participant: int = 50,
-             sd_logit: float = 0.5, seed: int = 0, obey_futility: bool = True) -> Simulation:
+             sd_logit: float = 0.5, seed: int = 0, obey_futility: bool = True,
+             test: str | Callable[[np.ndarray, int, list[int]], np.ndarray] = "sign-flip") -> Simulation:
     """Run ``plan`` (participant-level test) on ``studies`` simulated studies in which participants'
-    log-odds of choosing ``a`` vary with SD ``sd_logit`` around a mean giving the average ``share``."""
+    log-odds of choosing ``a`` vary with SD ``sd_logit`` around a mean giving the average ``share``.
+
+    ``test`` names one of :data:`LOOK_TESTS` (the site's first), or is a function of (counts,
+    votes per participant, looks) giving z, to compare another candidate on the same studies."""
     rng = np.random.default_rng(seed)
     n = plan.participants
     mu = population_mean(share, sd_logit)
     logits = mu + sd_logit * rng.standard_normal((studies, n))
-    shares = rng.binomial(votes_per_participant, 1 / (1 + np.exp(-logits))) / votes_per_participant
+    counts = rng.binomial(votes_per_participant, 1 / (1 + np.exp(-logits)))
+    looks = list(plan.looks)
+    z = test(counts, votes_per_participant, looks) if callable(test) else simulated_z(counts, votes_per_participant,
+                                                                                       looks, test)
     active = np.ones(studies, dtype=bool)
     rejected = np.zeros(studies, dtype=bool)
     used = np.full(studies, plan.looks[-1], dtype=float)
     stops = []
     for k, count in enumerate(plan.looks):
-        x = shares[:, :count]  # the same statistic as participant_z, for all the studies at once
-        se = np.maximum(x.std(axis=1, ddof=1) / math.sqrt(count), math.sqrt(0.25 / (votes_per_participant * count)))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = (x.mean(axis=1) - 0.5) / se
-        z = np.nan_to_num(t_as_z(t, count - 1), nan=0.0)
-        efficacy = active & (np.abs(z) >= plan.efficacy[k])
+        efficacy = active & (np.abs(z[:, k]) >= plan.efficacy[k])
         last = k == len(plan.looks) - 1
-        futile = (active & ~efficacy & (np.abs(z) < plan.futility[k]) if plan.futility and obey_futility and not last
+        futile = (active & ~efficacy & (np.abs(z[:, k]) < plan.futility[k]) if plan.futility and obey_futility and not last
                   else np.zeros(studies, dtype=bool))
         stopping = efficacy | futile | (active if last else False)
         rejected |= efficacy

@@ -141,6 +141,16 @@ def test_bad_arguments_get_a_one_line_error(args, message):
         call_command("generate_pairs", "--study", "x", "--participants", "1", "--trials", "1", *args)
 
 
+@pytest.mark.parametrize("name", ["pilot study", "Étude/1", "a" * 51, ""])
+def test_a_study_name_that_cannot_be_a_link_segment_is_refused_in_one_line(system_folders, name):
+    with pytest.raises(CommandError) as refused:
+        make_study(system_folders, slug=name)
+    message = str(refused.value)
+    assert f"study name {name!r} cannot be part of the study's link" in message and "\n" not in message
+    assert "letters, digits, hyphens and underscores" in message
+    assert not Study.objects.exists()
+
+
 def test_too_many_trials_for_the_common_images_is_refused(system_folders):
     with pytest.raises(CommandError, match="only 12 usable images"):
         make_study(system_folders, trials=20)

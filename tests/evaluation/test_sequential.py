@@ -111,9 +111,12 @@ def test_a_stop_at_the_first_look_is_the_fixed_analysis_and_later_stops_pay_for_
     assert analyse_look(plan, 2, 1.0, 0.53, 0.03).decision == "no preference"
 
 
-def test_a_unanimous_handful_of_participants_still_has_a_standard_error():
-    z, share, se = participant_z(np.array([12.0, 12, 12, 12]), np.zeros(4))
-    assert share == 1.0 and se == pytest.approx(math.sqrt(4 * 0.25 / 12) / 4) and z > 2
+def test_a_unanimous_handful_of_participants_gets_the_z_of_its_exact_p_value():
+    z, share, per_z = participant_z(np.array([12.0, 12, 12, 12]), np.zeros(4))
+    assert share == 1.0 and z == pytest.approx(stats.norm.isf(1 / 16)) and per_z == pytest.approx(0.5 / z)
+    twelve, _, _ = participant_z(np.full(12, 12.0), np.zeros(12))
+    plan = design(0.58, looks=5, spending="pocock", power=0.9, icc=0.055)
+    assert twelve > plan.efficacy[0]  # twelve unanimous participants do stop a study
 
 
 def test_under_no_preference_with_heterogeneous_participants_the_error_stays_at_alpha():

@@ -10,10 +10,11 @@ from scipy import stats
 from evaluation.__main__ import main
 from evaluation.clustered import participant_level_test
 from evaluation.power import exact_power, plan_study
-from evaluation.preference import one_sided_participants, preference_test, side_bias
+from evaluation.preference import one_sided_participants, preference_test
 from evaluation.ranking import holm
 from evaluation.render import render, to_dict
 from evaluation.report import build_report
+from evaluation.sidebias import side_bias
 from evaluation.votes import VoteTableError, load_votes, pair_votes
 
 from ..conftest import FIXTURES
@@ -50,7 +51,8 @@ def test_one_sided_test_on_request():
 def test_participant_level_tests_match_scipy_on_the_seed():
     shares = np.array([27, 23, 29, 31, 33, 31]) / 50
     res = participant_level_test(pd.DataFrame({"votes_a": shares * 50, "votes_b": 50 - shares * 50}))
-    assert res.t_pvalue == pytest.approx(stats.ttest_1samp(shares, 0.5).pvalue)
+    signs = stats.permutation_test((shares - 0.5,), np.mean, permutation_type="samples", n_resamples=np.inf)
+    assert res.pvalue == pytest.approx(signs.pvalue)  # scipy flips the signs of the shares' distances too
     assert res.sign_pvalue == pytest.approx(stats.binomtest(5, 6).pvalue)
 
 
@@ -70,7 +72,7 @@ def simulate(rng, n_participants=6, n_votes=50, n_images=50, taste_sd=1.0, effec
 
 def test_clustered_tests_keep_their_false_positive_rate_where_the_pooled_test_does_not():
     rng = np.random.default_rng(0)
-    pooled, t_test, runs = 0, 0, 300
+    pooled, permutation, runs = 0, 0, 300
     for _ in range(runs):
         df = load_votes(simulate(rng))
         sub = pair_votes(df, "a", "b")
@@ -78,17 +80,37 @@ def test_clustered_tests_keep_their_false_positive_rate_where_the_pooled_test_do
         pooled += preference_test(k, len(sub) - k).pvalue < 0.05
         table = sub.groupby("participant")["chose_a"].agg(votes_a="sum", n="count")
         table["votes_b"] = table["n"] - table["votes_a"]
-        t_test += participant_level_test(table).t_pvalue < 0.05
+        permutation += participant_level_test(table).pvalue < 0.05
     assert pooled / runs > 0.3  # far above alpha: individual taste masquerades as a preference
-    assert t_test / runs < 0.09  # near alpha
+    assert permutation / runs <= 0.05 + 2 * (0.05 * 0.95 / runs) ** 0.5  # exact: at most alpha
 
 
 def test_side_bias_is_measured_from_left_choices():
     rng = np.random.default_rng(2)
     df = load_votes(simulate(rng, n_participants=10, taste_sd=0.0, left_bias=1.5))
     bias = side_bias(df)
-    assert bias.statistic > 0.7 and bias.pvalue < 1e-6
+    assert bias.probability > 0.7 and bias.raw_share > 0.7 and bias.pvalue < 1e-6
     assert side_bias(load_votes(SEED)) is None  # the seed did not record sides
+
+
+def test_a_better_system_shown_more_often_on_the_left_does_not_fake_a_side_bias():
+    """Each of 40 participants sees the pair 15 times, the better system (80%) on the left 10 times:
+    the raw share of left choices is far from one half, the order effect is not."""
+    rng = np.random.default_rng(6)
+    rows = []
+    for p in range(40):
+        for i in range(15):
+            good_left = i < 10
+            left, right = ("good", "poor") if good_left else ("poor", "good")
+            chosen = "good" if rng.random() < 0.8 else "poor"
+            rows.append((f"p{p}", f"img{i}", left, right, chosen))
+    df = load_votes(pd.DataFrame(rows, columns=["participant", "image", "left_system", "right_system", "chosen_system"]))
+    bias = side_bias(df)
+    raw = stats.binomtest(bias.left, bias.n).pvalue
+    assert bias.raw_share > 0.55 and raw < 1e-4  # the raw share would call it a side bias
+    assert bias.pvalue > 0.05 and abs(bias.probability - 0.5) < 0.05
+    low, high = bias.interval()
+    assert low < 0.5 < high
 
 
 def test_a_participant_who_always_clicks_one_side_is_flagged_and_honest_ones_are_not():
@@ -187,7 +209,7 @@ def test_json_has_the_documented_fields():
     for key in ("system_a", "system_b", "votes_a", "votes_b", "n", "proportion_a", "pvalue", "ci_low", "ci_high",
                 "participants", "participant_level", "mixed_model", "holm_pvalue"):
         assert key in c
-    assert set(c["participant_level"]) >= {"t_pvalue", "sign_pvalue"}
+    assert set(c["participant_level"]) >= {"permutation_pvalue", "sign_pvalue"}
     assert set(c["mixed_model"]) >= {"estimate", "pvalue"}
     assert data["excluded_participants"] == [] and data["study"]
     assert c["participants"][4] == {"participant": "participant_5", "votes_a": 33, "votes_b": 17}
