@@ -13,16 +13,20 @@ from .runtime import PRECISIONS
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .train import TrainConfig, train
+    from .train import SUMMARY_STEPS, TrainConfig, train
 
     config = TrainConfig(
         data=args.data, out=args.out, loss=args.loss, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         image_size=args.image_size, width=args.width, device=args.device, precision=args.precision, seed=args.seed,
         max_steps=args.max_steps, flip=not args.no_flip, workers=args.workers, checkpoint_every=args.checkpoint_every,
+        report_every=args.report_every,
     )
+    logging.getLogger("colorcore.train").setLevel(logging.INFO)  # its progress lines, where no bar is drawn
     result = train(config, resume=args.resume)
-    print(json.dumps({"out": str(result.out), "steps": result.steps, "first_loss": result.first_loss,  # noqa: T201
-                      "last_loss": result.last_loss, "images_per_s": round(result.images_per_second, 2),
+    window = f"{SUMMARY_STEPS}_steps"
+    print(json.dumps({"out": str(result.out), "steps": result.steps,  # noqa: T201
+                      f"mean_loss_first_{window}": round(result.first_loss, 4),
+                      f"mean_loss_last_{window}": round(result.last_loss, 4), "images_per_s": round(result.images_per_second, 2),
                       "skipped_gray": result.skipped_gray, "skipped_unreadable": result.skipped_unreadable}))
     return 0
 
@@ -109,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-flip", action="store_true")
     t.add_argument("--workers", type=int, default=2)
     t.add_argument("--checkpoint-every", type=int, default=200)
+    t.add_argument("--report-every", type=int, default=100,
+                   help="steps between progress lines when stderr is not a terminal (also once a minute)")
     t.set_defaults(func=_train)
 
     c = sub.add_parser("colorize", help="colorize a file or folder; one PNG per input")

@@ -57,6 +57,7 @@ class TrainConfig:
     val_every: int = 0  # steps between validations; 0: at the end of each epoch
     val_images: int = 64  # validation subset size
     checkpoint_every: int = 200
+    report_every: int = 100  # steps between progress lines where no terminal shows a bar (also every minute)
     workers: int = 2
 
     def __post_init__(self) -> None:
@@ -66,16 +67,66 @@ class TrainConfig:
             raise ValueError(f"image size must be a multiple of 8, got {self.image_size}")
 
 
+SUMMARY_STEPS = 100  # the summary's first and last losses are means over this many steps: one batch is noise
+
+
 @dataclass
 class TrainResult:
     out: Path
     steps: int
-    first_loss: float
-    last_loss: float
+    first_loss: float  # mean training loss of the first SUMMARY_STEPS steps
+    last_loss: float  # ... and of the last SUMMARY_STEPS steps
     images_per_second: float
     skipped_gray: int
     skipped_unreadable: int
     history: list[dict] = field(default_factory=list)
+
+
+class ProgressLog:
+    """What a run says when no terminal shows a progress bar (a log file, nohup, CI): one line every
+    ``every_steps`` steps or ``every_seconds`` seconds with images/s, the smoothed loss and the time
+    left; and the losses the summary reports, averaged over the first and last steps."""
+
+    def __init__(self, total: int, start_step: int, first: list[float], every_steps: int = 100,
+                 every_seconds: float = 60.0, enabled: bool = True) -> None:
+        self.total, self.start_step, self.enabled = total, start_step, enabled
+        self.every_steps, self.every_seconds = every_steps, every_seconds
+        self.first = list(first)[:SUMMARY_STEPS]  # carried over by a resumed run's checkpoint
+        self.last: list[float] = []
+        self.smoothed = float("nan")
+        self.started = self.said = time.perf_counter()
+
+    def step(self, step: int, loss: float, images_per_s: float, epoch: int) -> None:
+        if len(self.first) < SUMMARY_STEPS:
+            self.first.append(loss)
+        self.last = (self.last + [loss])[-SUMMARY_STEPS:]
+        # exponential smoothing over about 50 steps; the first value starts it
+        self.smoothed = loss if self.smoothed != self.smoothed else 0.98 * self.smoothed + 0.02 * loss
+        now = time.perf_counter()
+        due = step % self.every_steps == 0 or now - self.said >= self.every_seconds or step == self.total
+        if self.enabled and due:
+            self.said = now
+            done = step - self.start_step
+            left = (self.total - step) * (now - self.started) / done if done else float("nan")
+            logger.info("step %d/%d (epoch %d): %.2f images/s, loss %.4f (smoothed), %s left", step, self.total, epoch,
+                        images_per_s, self.smoothed, _duration(left))
+
+    @property
+    def first_mean(self) -> float:
+        return float(np.mean(self.first)) if self.first else float("nan")
+
+    @property
+    def last_mean(self) -> float:
+        return float(np.mean(self.last)) if self.last else float("nan")
+
+
+def _duration(seconds: float) -> str:
+    if not np.isfinite(seconds):
+        return "unknown time"
+    if seconds < 60:
+        return f"{int(seconds)}s"
+    minutes = int(round(seconds / 60))
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
 class EpochSampler(Sampler):
@@ -238,7 +289,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool | None = Non
     model = rt.format_model(ColorizationNet(mconf).to(rt.device))
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(config.beta1, config.beta2), weight_decay=config.weight_decay)
     scaler = torch.amp.GradScaler(rt.device.type, enabled=rt.dtype == torch.float16)
-    step, epoch, in_epoch, history = 0, 0, 0, []
+    step, epoch, in_epoch, history, first_losses = 0, 0, 0, [], []
     if resume and last.exists():
         ckpt = torch.load(last, map_location=rt.device, weights_only=True)
         model.load_state_dict(ckpt["model"])
@@ -248,6 +299,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool | None = Non
         step, epoch, in_epoch = ckpt["step"], ckpt["epoch"], ckpt["in_epoch"]
         _set_rng_state(ckpt["rng"])
         history = ckpt.get("history", [])
+        first_losses = ckpt.get("first_losses", [])
         logger.info("resumed at step %d (epoch %d)", step, epoch)
     elif rank == 0:
         (out / "config.json").write_text(json.dumps(asdict(config), indent=2))
@@ -259,16 +311,16 @@ def train(config: TrainConfig, resume: bool = False, progress: bool | None = Non
     if steps_per_epoch == 0:
         raise DataError(f"{len(dataset)} training images are fewer than one batch of {config.batch_size}")
     total = config.max_steps or steps_per_epoch * config.epochs
-    first_loss = history[0]["loss"] if history else None
     images, started, loss_value = 0, time.perf_counter(), float("nan")
     bar = tqdm(total=total, initial=step, disable=not show, unit="step", desc="training")
+    said = ProgressLog(total, step, first_losses, every_steps=config.report_every, enabled=not show and rank == 0)
 
     def checkpoint() -> None:
         if rank == 0:
             save_checkpoint(
                 last, model=model.state_dict(), optimizer=opt.state_dict(), scaler=scaler.state_dict(), step=step, epoch=epoch,
                 in_epoch=in_epoch, rng=_rng_state(), config=asdict(config), model_config=asdict(mconf),
-                bins=bins.state_dict(), stats=stats, history=history,
+                bins=bins.state_dict(), stats=stats, history=history, first_losses=said.first,
             )
 
     while step < total and epoch < config.epochs:
@@ -279,8 +331,8 @@ def train(config: TrainConfig, resume: bool = False, progress: bool | None = Non
             loss = train_step(net, opt, rgb, bins, mconf, rt, scaler)
             step, in_epoch, images = step + 1, in_epoch + 1, images + len(rgb)
             loss_value = float(loss.detach())
-            first_loss = loss_value if first_loss is None else first_loss
             rate = images * world / (time.perf_counter() - started)
+            said.step(step, loss_value, rate, epoch)
             bar.update(1)
             bar.set_postfix(loss=f"{loss_value:.4f}", img_s=f"{rate:.1f}")
             record = {"step": step, "epoch": epoch, "loss": loss_value, "images_per_s": rate}
@@ -307,5 +359,5 @@ def train(config: TrainConfig, resume: bool = False, progress: bool | None = Non
     if metrics:
         metrics.close()
     elapsed = time.perf_counter() - started
-    return TrainResult(out, step, first_loss if first_loss is not None else float("nan"), loss_value,
-                       images * world / elapsed if elapsed > 0 else 0.0, stats["skipped_gray"], stats["skipped_unreadable"], history)
+    return TrainResult(out, step, said.first_mean, said.last_mean, images * world / elapsed if elapsed > 0 else 0.0,
+                       stats["skipped_gray"], stats["skipped_unreadable"], history)

@@ -21,7 +21,7 @@ def test_torchrun_trains_two_ranks_on_disjoint_shards_and_rank_zero_writes_the_r
     assert result.returncode == 0, result.stderr[-2000:]
     ranks = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert len(ranks) == 2 and all(r["steps"] == 3 for r in ranks)
-    assert ranks[0]["first_loss"] != ranks[1]["first_loss"]  # each rank saw its own shard of the data
+    assert ranks[0]["mean_loss_first_100_steps"] != ranks[1]["mean_loss_first_100_steps"]  # each rank saw its own shard of the data
     steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert steps == [1]  # the first step, logged once (by rank 0), not once per rank
     assert torch.load(out / "last.pt", weights_only=True)["step"] == 3

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +16,9 @@ from colorcore.__main__ import main
 from colorcore.color import rgb_to_lab
 from colorcore.data import load_rgb, to_tensor
 from colorcore.infer import colorize_path, load_colorizer
-from colorcore.train import TrainConfig, train
+from colorcore.train import ProgressLog, TrainConfig, train
 
-from ..conftest import TEST_PHOTOS, TRAIN_PHOTOS
+from ..conftest import ROOT, TEST_PHOTOS, TRAIN_PHOTOS
 
 
 def small_config(data: Path, out: Path, **kw) -> TrainConfig:
@@ -55,6 +57,32 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     lines = [json.loads(x) for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
     assert [x["step"] for x in lines if "loss" in x] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_run_without_a_terminal_reports_its_progress_and_summarizes_means_of_many_steps(tmp_path):
+    # stderr is a pipe here, as in a log file or under nohup: lines every 2 steps instead of a bar
+    done = subprocess.run(
+        [sys.executable, "-m", "colorcore", "train", "--data", str(TRAIN_PHOTOS), "--out", str(tmp_path / "run"),
+         "--width", "0.125", "--image-size", "64", "--batch-size", "4", "--max-steps", "6", "--epochs", "100",
+         "--workers", "0", "--device", "cpu", "--precision", "fp32", "--report-every", "2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [line for line in done.stderr.splitlines() if "images/s" in line]
+    assert [line.split("step ")[1].split(" ")[0] for line in lines] == ["2/6", "4/6", "6/6"]
+    assert all("(smoothed)" in line and " left" in line for line in lines)
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    # fewer than 100 steps: both means cover the same six steps
+    assert summary["mean_loss_first_100_steps"] == summary["mean_loss_last_100_steps"]
+
+
+def test_the_summary_losses_are_means_of_the_first_and_last_hundred_steps_across_a_resume():
+    log = ProgressLog(total=250, start_step=0, first=[], enabled=False)
+    for step in range(1, 151):
+        log.step(step, float(step), 1.0, 0)
+    resumed = ProgressLog(total=250, start_step=150, first=log.first, enabled=False)  # as a checkpoint carries it
+    for step in range(151, 251):
+        resumed.step(step, float(step), 1.0, 0)
+    assert resumed.first_mean == pytest.approx(50.5) and resumed.last_mean == pytest.approx(200.5)
 
 
 def _small_net_and_batch():
