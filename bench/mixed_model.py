@@ -83,10 +83,13 @@ def candidate(name, y, a_left, person, image):
     z = abs(fit.beta[0]) / math.sqrt(variance)
     if name.endswith("-t"):  # Student's t with the participants' degrees of freedom (between-within)
         return float(2 * stats.t.sf(z, len(np.unique(person)) - 1)), fit.at_bound
+    if name.endswith("-tm"):  # ... with the participants' or the images' degrees of freedom, the fewer
+        groups = min(len(np.unique(person)), len(np.unique(image)) if len(codes) == 2 else len(person))
+        return float(2 * stats.t.sf(z, groups - 1)), fit.at_bound
     return float(2 * stats.norm.sf(z)), fit.at_bound
 
 
-NAMES = ("ml-wald", "ml-lrt", "drop-image", "prior-wald-t", "prior-lrt-t", "prior2-wald-t", "prior2-lrt-t")
+NAMES = ("ml-wald", "ml-lrt", "drop-image", "prior-wald-t", "prior-lrt-t", "prior2-wald-t", "prior2-wald-tm")
 SCENARIOS = {  # participants, votes each, images, taste SD, image SD
     "seed-like: 6 x 50 votes, 50 images": (6, 50, 50, 1.0, 0.5),
     "demo-like: 14 x 3 votes, 32 images": (14, 3, 32, 1.0, 1.5),

@@ -170,7 +170,7 @@ def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.
                 existing.delete()
             study = Study.objects.create(
                 slug=opts.slug,
-                title=opts.title or opts.slug,
+                title=opts.title,
                 instructions=opts.instructions,
                 question=opts.question,
                 status=Study.Status.DRAFT if opts.draft else Study.Status.OPEN,

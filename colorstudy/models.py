@@ -23,7 +23,7 @@ class Study(models.Model):
         CLOSED = "closed", "Closed"
 
     slug = models.SlugField(unique=True)
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, blank=True)
     instructions = models.TextField(blank=True)
     question = models.CharField(max_length=300, default="Which of these two images looks more realistic?")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
@@ -45,6 +45,18 @@ class Study(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    DEFAULT_TITLE = "Image comparison"
+
+    @property
+    def participant_title(self) -> str:
+        """What participants see as the page's title: never the study's internal name (its slug,
+        which studies generated before titles were optional stored as their title)."""
+        return self.title if self.title and self.title != self.slug else self.DEFAULT_TITLE
+
+    @property
+    def staff_title(self) -> str:
+        return self.title or self.slug
 
     def _config_int(self, key: str) -> int | None:
         """A positive whole-number design setting from the stored configuration, or None when unset."""

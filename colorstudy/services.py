@@ -285,6 +285,21 @@ def quota_reached(study: Study) -> bool:
     return False
 
 
+def closed_to_newcomers(study: Study) -> bool:
+    """Whether a newcomer would be turned away now, asked before the consent form is shown: the
+    quota or a sequential stop (:func:`quota_reached`), or no trial list left to hand out."""
+    if quota_reached(study):
+        return True
+    if study.participants.filter(assigned_at__isnull=True).exists():
+        return False
+    if not study.abandon_after_minutes:
+        return True
+    cutoff = timezone.now() - timedelta(minutes=study.abandon_after_minutes)
+    return not (study.participants.filter(assigned_at__isnull=False, finished_at__isnull=True, abandoned_at__isnull=True)
+                .annotate(last_seen=Coalesce(Max("trials__vote__created_at"), "assigned_at"))
+                .filter(last_seen__lt=cutoff).exists())
+
+
 def _take_over_abandoned(study: Study, now) -> Participant | None:
     """Move the unanswered trials of the longest-idle unfinished participant to a new participant.
 

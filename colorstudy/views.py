@@ -32,6 +32,11 @@ def _message(request: HttpRequest, status: int, title: str, text: str, study: St
     return render(request, "colorstudy/message.html", {"title": title, "text": text, "study": study}, status=status)
 
 
+def _full(request: HttpRequest, study: Study) -> HttpResponse:
+    return _message(request, 200, "This study is full", "Thank you for your interest: enough people have taken part "
+                    "already, so no new places are open.", study)
+
+
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "colorstudy/home.html")
 
@@ -71,22 +76,21 @@ def open_link(request: HttpRequest, slug: str) -> HttpResponse:
         known = Participant.objects.filter(study=study, token=token).first()
     if known is not None:
         return redirect("participant", token=known.token)
+    if request.method == "GET" and services.closed_to_newcomers(study):
+        return _full(request, study)
     form = ConsentForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if limited := rate_limited(request, "start", settings.RATE_LIMIT_START):
             return limited
         if form.is_valid():
             if services.quota_reached(study):
-                return _message(request, 200, "This study is full", "Thank you for your interest: enough people "
-                                "have taken part already.", study)
+                return _full(request, study)
             screen = services.Screen(form.cleaned_data["viewport_width"], form.cleaned_data["viewport_height"])
             if refusal := screen.refusal(study):
                 return _message(request, 200, "Your screen is too small for this study", refusal, study)
             participant = services.assign_participant(study, external, request.headers.get("User-Agent", ""), screen)
             if participant is None:
-                return _message(
-                    request, 200, "This study is full", "Thank you for your interest: every place is taken.", study
-                )
+                return _full(request, study)
             request.session[_session_key(study)] = participant.token
             return redirect("participant", token=participant.token)
     return render(
@@ -117,6 +121,8 @@ def participant_page(request: HttpRequest, token: str) -> HttpResponse:
     if participant.consented_at is None:
         if study.status != Study.Status.OPEN:
             return _message(request, 403, "This study is not open", "Please check the link you were given.", study)
+        if services.quota_reached(study):
+            return _full(request, study)
         return render(
             request,
             "colorstudy/consent.html",
@@ -143,6 +149,8 @@ def consent(request: HttpRequest, token: str) -> HttpResponse:
     participant = _participant(token)
     if participant.study.status != Study.Status.OPEN:
         return _message(request, 403, "This study is not open", "Please check the link you were given.")
+    if participant.consented_at is None and services.quota_reached(participant.study):
+        return _full(request, participant.study)
     form = ConsentForm(request.POST)
     if not form.is_valid():
         return render(

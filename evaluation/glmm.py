@@ -146,7 +146,10 @@ class _Model:
         solved = [self._solve(diag, coupling, cols)[0] for cols in zwx]
         correction = np.array([[sum(float(a @ b) for a, b in zip(zwx[i], solved[j], strict=True))
                                 for j in range(self.x.shape[1])] for i in range(self.x.shape[1])])
-        return np.linalg.inv(xtwx - correction + fixed_precision * np.eye(self.x.shape[1]))
+        try:
+            return np.linalg.inv(xtwx - correction + fixed_precision * np.eye(self.x.shape[1]))
+        except np.linalg.LinAlgError:  # every fitted probability at 0 or 1: no information left
+            return np.full((self.x.shape[1],) * 2, np.nan)
 
 
 def fit_glmm(y: np.ndarray, x: np.ndarray, codes: list[np.ndarray], prior: SDPrior | None = None,

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from colorstudy.models import Participant, Study, Vote
@@ -132,6 +134,37 @@ def test_the_open_link_says_the_study_is_full_when_every_list_is_taken(study):
     assert Participant.objects.filter(assigned_at__isnull=False).count() == 3
 
 
+def test_a_full_study_says_so_before_the_consent_form_not_after_it(study):
+    for _ in range(3):
+        start(Client(), study)
+    page = Client().get(f"/study/{study.slug}/").content.decode()
+    assert "This study is full" in page and "agree" not in page and "<form" not in page
+
+
+def test_participants_never_see_the_studys_internal_name(study):
+    page = Client().get(f"/study/{study.slug}/").content.decode()
+    title = re.search(r"<title>(.*?)</title>", page).group(1)
+    visible = re.sub(r"<[^>]+>", " ", page.split("<main>")[1])  # the link itself may hold it; the words may not
+    assert study.slug not in title and study.slug not in visible
+    assert title == "Image comparison"
+    study.title = "Which colours look real?"
+    study.save()
+    assert "<title>Which colours look real?</title>" in Client().get(f"/study/{study.slug}/").content.decode()
+
+
+def test_the_arrow_key_hint_is_hidden_on_touch_screens(study):
+    client = Client()
+    consent = client.get(f"/study/{study.slug}/").content.decode()
+    participant = start(client, study)
+    trial = client.get(f"/p/{participant.token}/").content.decode()
+    for page in (consent, trial):
+        keys = re.search(r'<span class="keys">(.*?)</span>', page, re.S)
+        assert keys and "<kbd>&larr;</kbd>" in keys.group(1)
+        assert "kbd" not in page.replace(keys.group(0), "")  # every mention of the keys is inside it
+    css = (Path(settings.BASE_DIR) / "colorstudy" / "static" / "colorstudy" / "study.css").read_text()
+    assert "@media (hover: none) and (pointer: coarse) { .keys { display: none; } }" in css
+
+
 def test_a_personal_link_asks_for_consent_first(study):
     participant = study.participants.order_by("slot").first()
     client = Client()
@@ -201,15 +234,18 @@ def test_the_instructions_mention_attention_checks_only_when_the_study_has_them(
     assert "plus 2 attention checks: in those, one image is the real photo" in page
 
 
-def test_the_completion_page_says_what_to_do_with_the_code(system_folders):
-    for url in ("", "https://app.prolific.com/submissions/complete?cc=ABC"):
-        study = make_study(system_folders, slug=f"done{len(url)}", participants=1, trials=1, completion_url=url)
+def test_the_completion_page_speaks_of_a_panel_only_when_the_participant_came_from_one(system_folders):
+    prolific = "https://app.prolific.com/submissions/complete?cc=ABC"
+    for n, (url, query) in enumerate([("", ""), ("", "?PROLIFIC_PID=abc123"), (prolific, "?PROLIFIC_PID=abc123")]):
+        study = make_study(system_folders, slug=f"done{n}", participants=1, trials=1, completion_url=url)
         client = Client()
-        participant = start(client, study)
+        participant = start(client, study, query)
         vote(client, participant, 1, "left")
         page = client.get(f"/p/{participant.token}/", follow=True).content.decode()
         assert participant.completion_code in page
         if url:
             assert f'content="5;url={url}"' in page.replace("&amp;", "&") and "sent back to the study's panel" in page
-        else:
+        elif query:
             assert "paste it where the panel that sent you here (for example Prolific) asks" in page
+        else:
+            assert "panel" not in page and "Prolific" not in page and "You may close this page" in page

@@ -19,10 +19,13 @@ from .test_participant_flow import current_position, start, vote
 pytestmark = pytest.mark.django_db
 
 TRIALS = 12
+# Looks after 7 and 14 completed participants: seven unanimous participants are the fewest whose exact
+# sign-flip p-value (2 / 2**7) can cross the first Pocock-like bound.
+FIRST, LAST = 7, 14
 
 
 def sequential_study(folders, **extra):
-    return make_study(folders, slug="seq", participants=8, trials=TRIALS, sequential_looks="4,8",
+    return make_study(folders, slug="seq", participants=LAST, trials=TRIALS, sequential_looks=f"{FIRST},{LAST}",
                       sequential_spending="pocock", **extra)
 
 
@@ -40,33 +43,33 @@ def vote_for(client: Client, participant: Participant, system: str, trials: int 
 def test_the_plan_is_stored_with_the_study_and_its_bounds_follow_the_looks(system_folders):
     study = sequential_study(system_folders)
     plan = study.sequential_plan
-    assert plan["looks"] == [4, 8] and plan["participants"] == 8 and plan["spending"] == "pocock"
+    assert plan["looks"] == [FIRST, LAST] and plan["participants"] == LAST and plan["spending"] == "pocock"
     assert [round(b, 3) for b in plan["efficacy"]] == [2.157, 2.201]  # Pocock-like, two equal looks
-    assert study.target_completes == 8
+    assert study.target_completes == LAST
 
 
 def test_a_unanimous_preference_stops_the_study_at_the_first_look_and_newcomers_are_turned_away(system_folders):
     study = sequential_study(system_folders)
-    clients = [Client() for _ in range(5)]
+    clients = [Client() for _ in range(FIRST + 1)]
     started = [start(c, study) for c in clients]
-    vote_for(clients[4], started[4], "vivid", trials=3)  # began before the stop: will finish after it
-    for client, participant in zip(clients[:4], started[:4], strict=True):
+    vote_for(clients[FIRST], started[FIRST], "vivid", trials=3)  # began before the stop: will finish after it
+    for client, participant in zip(clients[:FIRST], started[:FIRST], strict=True):
         vote_for(client, participant, "vivid")
     look = Look.objects.get(study=study)
-    assert (look.number, look.participants, look.decision) == (1, 4, "efficacy")
+    assert (look.number, look.participants, look.decision) == (1, FIRST, "efficacy")
     assert look.z < -2.157 and look.share == 0.0  # every vote for vivid, the second system
     newcomer = Client().post(f"/study/{study.slug}/", {"consent": "on"})
     assert newcomer.status_code == 200 and b"This study is full" in newcomer.content
     assert b"vivid" not in newcomer.content  # the result never reaches a participant
-    vote_for(clients[4], started[4], "vivid")  # the one already started finishes the list
-    started[4].refresh_from_db()
-    assert started[4].finished_at is not None
+    vote_for(clients[FIRST], started[FIRST], "vivid")  # the one already started finishes the list
+    started[FIRST].refresh_from_db()
+    assert started[FIRST].finished_at is not None
     assert Look.objects.filter(study=study).count() == 1  # no look after the stop
 
 
 def test_a_split_study_continues_past_the_first_look(system_folders):
     study = sequential_study(system_folders)
-    for n in range(4):
+    for n in range(FIRST):
         client = Client()
         vote_for(client, start(client, study), "vivid" if n % 2 else "muted")
     look = Look.objects.get(study=study)
@@ -76,7 +79,7 @@ def test_a_split_study_continues_past_the_first_look(system_folders):
 
 def test_the_look_is_taken_once_when_participants_finish_at_the_same_moment(system_folders):
     study = sequential_study(system_folders)
-    for _ in range(4):
+    for _ in range(FIRST):
         client = Client()
         vote_for(client, start(client, study), "vivid")
     Look.objects.all().delete()  # as if the finishing requests had not taken it yet
@@ -90,7 +93,7 @@ def test_concurrent_looks_are_recorded_once(system_folders):
     if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["NAME"]):
         pytest.skip("threads need a database file or server (the PostgreSQL pass runs it)")
     study = sequential_study(system_folders)
-    for _ in range(4):
+    for _ in range(FIRST):
         client = Client()
         vote_for(client, start(client, study), "vivid")
     Look.objects.all().delete()
@@ -120,7 +123,7 @@ def test_a_bad_plan_is_refused_by_name(system_folders):
 
 def test_the_status_page_and_the_report_say_where_the_study_stopped_and_why(system_folders, django_user_model):
     study = sequential_study(system_folders)
-    for _ in range(4):
+    for _ in range(FIRST):
         client = Client()
         vote_for(client, start(client, study), "vivid")
     staff = Client()
@@ -130,12 +133,12 @@ def test_the_status_page_and_the_report_say_where_the_study_stopped_and_why(syst
     out = io.StringIO()
     call_command("report", "--study", "seq", "--format", "json", stdout=out)
     result = json.loads(out.getvalue())["sequential"]
-    assert result["plan"]["looks"] == [4, 8]
-    assert result["stopped_at"] == {"look": 1, "participants": 4, "decision": "efficacy"}
+    assert result["plan"]["looks"] == [FIRST, LAST]
+    assert result["stopped_at"] == {"look": 1, "participants": FIRST, "decision": "efficacy"}
     assert result["pvalue"] < 0.05 and result["low"] <= result["estimate"] <= result["high"] < 0.5
     text = io.StringIO()
     call_command("report", "--study", "seq", stdout=text)
-    assert "stopped at look 1 of 2 (4 participants)" in text.getvalue()
+    assert f"stopped at look 1 of 2 ({FIRST} participants)" in text.getvalue()
     assert "preference for vivid" in text.getvalue()
 
 
@@ -147,7 +150,7 @@ def test_the_exported_votes_and_plan_give_the_same_decision_without_the_site(sys
     from ..conftest import ROOT
 
     study = sequential_study(system_folders)
-    for n in range(8):
+    for n in range(LAST):
         client = Client()
         vote_for(client, start(client, study), "vivid" if n % 3 else "muted")
     site = io.StringIO()
