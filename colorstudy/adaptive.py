@@ -1,5 +1,6 @@
 """The adaptive design on the site: each newcomer's list is chosen when they consent, from the votes
-stored so far (evaluation.adaptive: ASAP's information gain, batches of spanning trees).
+stored so far (evaluation.adaptive: the expected reduction of the scores' posterior variance, in batches of
+spanning trees as ASAP).
 
 The list is a deterministic function of the study's seed, the participant's slot and the votes
 before it: the last vote's id and the number of votes are stored with the participant, so that

@@ -152,7 +152,12 @@ def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.
         truth = stimuli.list_images(opts.ground_truth) if opts.ground_truth else {}
         common = sorted(set.intersection(*(set(v) for v in listing.values()), *([set(truth)] if opts.turing else [])))
         if not common:
-            raise GenerationError("no image name is common to every system's folder" + (" and the real photos" if opts.turing else ""))
+            shown = {**listing, **({"the real photos": truth} if opts.turing else {})}
+            examples = "; ".join(f"{name}: {', '.join(sorted(files)[:3])}" + (", ..." if len(files) > 3 else "")
+                                 for name, files in shown.items())
+            raise GenerationError("no image name is common to every system's folder"
+                                  + (" and the real photos" if opts.turing else "")
+                                  + f" (images are matched by their path inside each folder; for example {examples})")
         n_catch = design.catch_trials_per_participant(opts.trials, opts.catch_rate) if opts.catch_rate else 0
         if n_catch and not truth:
             raise GenerationError("catch trials need --ground-truth DIR with the real photos")

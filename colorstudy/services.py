@@ -448,6 +448,12 @@ class StudyStatus:
     regular_votes: int = 0  # those the report and the participants page count
     catch_votes: int = 0
     practice_votes: int = 0
+    excluded_participants: int = 0  # who fail the catch-trial rule: the report leaves out their votes
+    excluded_votes: int = 0  # their regular votes
+
+    @property
+    def reported_votes(self) -> int:
+        return self.regular_votes - self.excluded_votes
 
 
 def study_status(study: Study) -> StudyStatus:
@@ -468,6 +474,7 @@ def study_status(study: Study) -> StudyStatus:
         )
     )
     compared = study.systems.filter(role=System.Role.COMPARED).order_by("name")
+    excluded = catch_excluded(study)
     return StudyStatus(
         participants=parts["total"],
         started=parts["started"],
@@ -477,4 +484,60 @@ def study_status(study: Study) -> StudyStatus:
         regular_votes=kinds["regular"],
         catch_votes=kinds["catch"],
         practice_votes=kinds["practice"],
+        excluded_participants=len(excluded),
+        excluded_votes=votes.filter(trial__participant__in=excluded, trial__is_catch=False,
+                                    trial__is_practice=False).count() if excluded else 0,
     )
+
+
+def catch_excluded(study: Study) -> list[int]:
+    """Ids of the participants the report leaves out under the study's catch-trial rule
+    (``evaluation.preference.catch_table``, the rule the report applies)."""
+    import pandas as pd
+
+    from evaluation.preference import catch_table
+
+    rows = list(Vote.objects.filter(trial__participant__study=study, trial__is_catch=True)
+                .values_list("trial__participant_id", "chosen_system__name"))
+    if not rows:
+        return []
+    table = catch_table(pd.DataFrame(rows, columns=["participant", "chosen_system"]).assign(is_catch=True),
+                        study.catch_max_fail_rate)
+    return [int(p) for p in table.loc[table["excluded"], "participant"]]
+
+
+@dataclass(frozen=True)
+class StudyRow:
+    study: Study
+    state: str
+    started: int
+    finished: int
+    votes: int
+
+
+def study_list() -> list[StudyRow]:
+    """Every study, newest first, for the researcher's list of studies."""
+    studies = Study.objects.annotate(
+        started=Count("participants", filter=Q(participants__consented_at__isnull=False), distinct=True),
+        finished=Count("participants", filter=Q(participants__finished_at__isnull=False), distinct=True),
+    ).order_by("-created_at", "slug")
+    votes = dict(Vote.objects.values_list("trial__participant__study").annotate(n=Count("id")).values_list(
+        "trial__participant__study", "n"))
+    return [StudyRow(s, state_label(s), s.started, s.finished, votes.get(s.pk, 0)) for s in studies]
+
+
+def state_label(study: Study) -> str:
+    """The study's state in one or two words for the researcher's pages: a sequential study that
+    stopped, or one whose target of finished participants is reached, is not called open."""
+    if study.status != Study.Status.OPEN:
+        return study.get_status_display()
+    if study.sequential_plan:
+        from .sequential import stopping_look
+
+        stop = stopping_look(study)
+        if stop is not None:
+            return f"Stopped at look {stop.number}"
+    target = study.target_completes
+    if target and study.participants.filter(finished_at__isnull=False).count() >= target:
+        return "Full"
+    return "Open"

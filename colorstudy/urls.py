@@ -30,6 +30,7 @@ urlpatterns = [
     path("p/<token:token>/vote/", views.vote, name="vote"),
     path("p/<token:token>/continue/", views.continue_after_break, name="continue"),
     path("img/<token:token>.png", views.stimulus_image, name="stimulus"),
+    path("staff/", views.studies_page, name="studies"),
     path("staff/study/<slug:slug>/", views.status_page, name="status"),
     path("staff/study/<slug:slug>/participants/", views.review_page, name="review"),
     path("admin/", admin.site.urls),

@@ -276,6 +276,12 @@ def stimulus_image(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @staff_member_required
+def studies_page(request: HttpRequest) -> HttpResponse:
+    """Every study, newest first, with its state and counts, linking to its status page."""
+    return render(request, "colorstudy/studies.html", {"rows": services.study_list()})
+
+
+@staff_member_required
 def status_page(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
     status = services.study_status(study)
@@ -283,7 +289,7 @@ def status_page(request: HttpRequest, slug: str) -> HttpResponse:
     bars = [(name, n, round(100 * n / total, 1) if total else 0.0) for name, n in status.tallies]
     open_url = request.build_absolute_uri(f"/study/{study.slug}/")
     context = {"study": study, "status": status, "bars": bars, "open_url": open_url, "design": design_rows(study),
-               "sequential": None}
+               "sequential": None, "state": services.state_label(study)}
     if study.sequential_plan:
         from .sequential import status as sequential_status
 

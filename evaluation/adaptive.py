@@ -118,6 +118,9 @@ def variance_reductions(post: Posterior, cov: np.ndarray | None = None) -> np.nd
 
 
 CRITERIA = {"variance": variance_reductions, "information": information_gains}
+DEFAULT_CRITERION = "variance"
+CRITERION_WORDS = {"variance": "the expected reduction of the scores' posterior variance",
+                   "information": "ASAP's expected information gain"}
 
 
 def _answered(cov: np.ndarray, mean: np.ndarray, i: int, j: int) -> np.ndarray:
@@ -133,7 +136,7 @@ def _answered(cov: np.ndarray, mean: np.ndarray, i: int, j: int) -> np.ndarray:
 
 
 def schedule(wins: np.ndarray, n_trials: int, prior_sd: float = PRIOR_SD,
-             criterion: str = "variance") -> list[tuple[int, int]]:
+             criterion: str = DEFAULT_CRITERION) -> list[tuple[int, int]]:
     """``n_trials`` pairs (i < j) for the next participant, from the votes so far, in batch mode:
     maximum spanning trees of the pairs' worth, each pair counted as answered once taken.
     Deterministic: the same votes give the same pairs.

@@ -139,6 +139,13 @@ def _from_pwcmp(df: pd.DataFrame, origin: str) -> pd.DataFrame:
 def _parse_bool(column: pd.Series, origin: str, name: str = "is_catch") -> pd.Series:
     if column.dtype == bool:
         return column
+    if pd.api.types.is_numeric_dtype(column):
+        # A numeric column (pandas reads 1/0 with one stray 0.7 as floats): 1 and 0 are fine, the rest is named.
+        bad = column.notna() & ~column.isin([0, 1])
+        if bad.any():
+            raise VoteTableError(f"{origin}: {name} must be true/false or 1/0, got {column[bad].iloc[0]:g} in row(s) "
+                                 f"{_rows(bad)}")
+        return column.fillna(0).astype(bool)
     text = column.fillna("").astype(str).str.strip().str.lower()
     bad = ~text.isin(_TRUE | _FALSE)
     if bad.any():

@@ -151,6 +151,31 @@ def test_a_study_name_that_cannot_be_a_link_segment_is_refused_in_one_line(syste
     assert not Study.objects.exists()
 
 
+def test_folders_without_a_common_image_name_are_refused_with_names_from_each(system_folders, tmp_path):
+    import shutil
+
+    renamed = tmp_path / "renamed"
+    renamed.mkdir()
+    for path in sorted(system_folders["vivid"].iterdir()):
+        copy = shutil.copytree if path.is_dir() else shutil.copy
+        copy(path, renamed / f"colorized_{path.name}")
+    with pytest.raises(CommandError) as refused:
+        call_command("generate_pairs", "--study", "x", "--participants", "1", "--trials", "1",
+                     "--system", f"muted={system_folders['muted']}", "--system", f"vivid={renamed}", stdout=io.StringIO())
+    message = str(refused.value)
+    first = sorted(p.name for p in system_folders["muted"].iterdir())[0]
+    assert message.startswith("no image name is common to every system's folder")
+    assert f"muted: {first}" in message and f"vivid: colorized_{first}" in message and "\n" not in message
+
+
+def test_the_help_names_the_adaptive_designs_default_criterion(capsys):
+    from evaluation.adaptive import CRITERION_WORDS, DEFAULT_CRITERION
+
+    with pytest.raises(SystemExit):
+        call_command("generate_pairs", "--help")
+    assert CRITERION_WORDS[DEFAULT_CRITERION] in " ".join(capsys.readouterr().out.split())
+
+
 def test_too_many_trials_for_the_common_images_is_refused(system_folders):
     with pytest.raises(CommandError, match="only 12 usable images"):
         make_study(system_folders, trials=20)

@@ -224,6 +224,46 @@ def test_the_staff_pages_say_which_votes_they_count_link_each_other_and_log_out(
     assert staff.get(f"/staff/study/{study.slug}/").status_code == 302  # logged out: back to the login
 
 
+def test_the_status_page_explains_in_one_line_why_the_report_counts_fewer_votes(system_folders, django_user_model):
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    study = make_study(system_folders, participants=2, trials=6, catch_rate=0.25, ground_truth=system_folders["truth"])
+    for careful in (True, False):
+        client = Client()
+        participant = start(client, study)
+        for trial in participant.trials.select_related("left__system").order_by("position"):
+            truth_left = trial.left.system.name == "ground_truth"
+            side = ("left" if truth_left == careful else "right") if trial.is_catch else "left"
+            assert vote(client, participant, trial.position, side).status_code == 302
+    staff = Client()
+    staff.force_login(django_user_model.objects.create_user("r", password="pw-123456", is_staff=True))
+    status = staff.get(f"/staff/study/{study.slug}/").content.decode()
+    out = io.StringIO()
+    call_command("report", "--study", study.slug, "--format", "json", "--no-mixed", stdout=out)
+    counted = json.loads(out.getvalue())["votes"]
+    assert counted == 6 and "<th>Regular votes</th><td>12 " in status
+    assert (f"the report counts {counted} of them: it leaves out the 6 of 1 participant who fails the catch-trial "
+            "rule, which <code>report --include-excluded</code> keeps") in status
+
+
+def test_the_staff_list_links_every_study_and_labels_a_full_one_full(system_folders, django_user_model):
+    full = make_study(system_folders, slug="small", participants=2, trials=1, target_completes=1)
+    make_study(system_folders, slug="other", participants=1, trials=1)
+    client = Client()
+    vote(client, start(client, full), 1, "left")
+    staff = Client()
+    assert staff.get("/staff/").status_code == 302  # staff only
+    staff.force_login(django_user_model.objects.create_user("r", password="pw-123456", is_staff=True))
+    page = staff.get("/staff/").content.decode()
+    assert 'href="/staff/study/small/"' in page and 'href="/staff/study/other/"' in page
+    assert re.search(r"small/\">small</a></td><td>Full</td><td>1</td><td>1</td><td>1</td>", page)
+    assert re.search(r"other/\">other</a></td><td>Open</td>", page)
+    assert "(Full)" in staff.get("/staff/study/small/").content.decode()
+
+
 def test_the_instructions_mention_attention_checks_only_when_the_study_has_them(system_folders):
     plain = make_study(system_folders, participants=1, trials=3)
     page = Client().get(f"/study/{plain.slug}/").content.decode()

@@ -130,6 +130,7 @@ def test_the_status_page_and_the_report_say_where_the_study_stopped_and_why(syst
     staff.force_login(django_user_model.objects.create_superuser("r", password="x-long-password-1"))
     page = staff.get(f"/staff/study/{study.slug}/").content.decode()
     assert "Sequential plan" in page and "stopped at look 1 of 2" in page and "|z| ≥ 2.157" in page
+    assert "<small>(Stopped at look 1)</small>" in page and "(Open)" not in page
     out = io.StringIO()
     call_command("report", "--study", "seq", "--format", "json", stdout=out)
     result = json.loads(out.getvalue())["sequential"]

@@ -191,3 +191,17 @@ def test_pairs_follow_the_researchers_order_and_the_html_leads_with_the_ranking(
     charts = [Image.open(io.BytesIO(base64.b64decode(src))) for src in re.findall(r"data:image/png;base64,([^']+)", page)]
     assert len(charts) == 1 + 3 * 3 and all(c.width > 300 for c in charts)  # the scale, then 3 charts per pair
     assert page.count("alt='zeta vs mid'") == 3 and "alt='JOD scale with intervals'" in page
+
+
+def test_a_stray_value_in_pwcmps_numeric_choice_column_is_named_with_its_row(tmp_path):
+    rows = ["observer,scene,condition_A,condition_B,is_A_selected"]
+    rows += [f"o{i % 3},s1,a,b,{i % 2}" for i in range(240)]
+    rows[5] = "o1,s1,a,b,0.7"  # spreadsheet row 6 (the header is row 1)
+    path = tmp_path / "pwcmp.csv"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(VoteTableError) as refused:
+        load_votes(path)
+    assert str(refused.value) == f"{path}: is_A_selected must be true/false or 1/0, got 0.7 in row(s) 6"
+    rows[5] = "o1,s1,a,b,1"
+    path.write_text("\n".join(rows) + "\n")
+    assert len(load_votes(path)) == 240  # whole numbers read as floats are fine

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from colorstudy.generation import GenerationError, StudyOptions, SystemSpec, generate_study
 from colorstudy.management.database import require_migrated
 from colorstudy.studyconfig import load_study_config
+from evaluation.adaptive import CRITERION_WORDS, DEFAULT_CRITERION
 
 # Defaults of the options that a --config file may also set; a flag given on the command line wins.
 DEFAULTS = {
@@ -44,8 +45,8 @@ class Command(BaseCommand):
         parser.add_argument("--images", type=Path, help="photos to colorize for systems given as models")
         parser.add_argument("--design", choices=("balanced", "adaptive"),
                             help="balanced (every pair of systems equally, lists fixed now; the default) or adaptive "
-                                 "(3+ systems: each list chosen at consent, from the votes so far, by expected "
-                                 "information gain as ASAP does)")
+                                 "(3+ systems: each list chosen at consent, from the votes so far, by "
+                                 f"{CRITERION_WORDS[DEFAULT_CRITERION]}, in batches of spanning trees as ASAP)")
         seq = parser.add_argument_group("sequential plan (two systems; fixed once votes exist)")
         seq.add_argument("--sequential-looks", help="looks: a number of equally spaced looks, or completed-participant "
                          "counts such as 10,20,30 (the last is --participants)")
