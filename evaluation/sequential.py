@@ -206,7 +206,8 @@ def drift_for_power(looks, efficacy: list[float], power: float, beta_spending: s
     return float(drift), fut
 
 
-PRIMARY = ("participant", "mixed")  # the analysis at each look: participant-level t test, or the mixed model
+PRIMARY = ("participant", "mixed")  # the analysis at each look
+ANALYSES = {"participant": "the exact sign-flip test of the participants' shares", "mixed": "the mixed model"}
 
 
 @dataclass(frozen=True)
@@ -266,10 +267,14 @@ class SequentialPlan:
         unit = self.unit
         lines = [f"sequential plan: up to {self.participants} {unit}, looks after {', '.join(map(str, self.looks))} "
                  f"{'completed' if unit == 'participants' else 'votes'}; {kind[self.spending]} spending of alpha {self.alpha:g} (two-sided, alpha/2 per side); "
-                 f"primary analysis: {'participant-level t test' if self.primary == 'participant' else 'mixed model'}"]
+                 f"primary analysis: {ANALYSES[self.primary]}"]
         for k, n in enumerate(self.looks):
             fut = f", futility |z| < {self.futility[k]:.3f}" if self.futility and k < len(self.looks) - 1 else ""
-            lines.append(f"  look {k + 1} at {n} {unit}: stop if |z| >= {self.efficacy[k]:.3f}{fut}")
+            out_of_reach = ""
+            if unit == "participants" and self.primary == "participant" and n < 60 and \
+                    2.0 ** (1 - n) > 2 * stats.norm.sf(self.efficacy[k]):
+                out_of_reach = f" (cannot stop: even {n} unanimous participants give p = 2/2^{n} = {2.0 ** (1 - n):.2g})"
+            lines.append(f"  look {k + 1} at {n} {unit}: stop if |z| >= {self.efficacy[k]:.3f}{fut}{out_of_reach}")
         if self.fixed_participants:
             lines.append(f"  a fixed design with the same power needs {self.fixed_participants} {unit}; expected with "
                          f"this plan: {self.expected_null:.1f} under no preference, {self.expected_effect:.1f} at the "
@@ -421,8 +426,8 @@ def analyse_look(plan: SequentialPlan, look: int, z: float, share: float, std_er
         return optimize.brentq(lambda d: _upper_ordering(fractions, efficacy, k, abs(z), d) - q, -30, 30, xtol=1e-8)
 
     a = plan.alpha
-    # Share per unit of z at this look: (share - 0.5) / z, which is the standard error for a z test
-    # and a little more for a t test turned into z, so that the estimate at a first look is the share.
+    # Share per unit of z at this look: (share - 0.5) / z, the standard error for a z test and what an
+    # exact test's p-value turned into z implies, so that the estimate at a first look is the share.
     per_z = abs(share - 0.5) / abs(z) if z != 0 and share != 0.5 else std_error
     scale = math.sqrt(fractions[k]) * per_z  # share per unit of drift
     to_share = [min(1.0, max(0.0, 0.5 + sign * drift_at(q) * scale)) for q in (0.5, a / 2, 1 - a / 2)]
@@ -587,8 +592,9 @@ def simulate(plan: SequentialPlan, share: float, studies: int = 2000, votes_per_
 
 
 def look_statistic(pair, primary: str = "participant") -> tuple[float, float, float]:
-    """(z, share of votes for ``a``, its standard error) of one pair's votes (``evaluation.votes.pair_votes``):
-    the participant-level t test (as z), or the mixed model's Wald z with the share by the delta method."""
+    """(z, share of votes for ``a``, share per unit of z) of one pair's votes (``evaluation.votes.pair_votes``):
+    the participants' sign-flip test (as z), or the mixed model's Wald t turned into z, with the share
+    by the delta method."""
     if primary == "mixed":
         from .clustered import mixed_model
 
@@ -596,7 +602,7 @@ def look_statistic(pair, primary: str = "participant") -> tuple[float, float, fl
         if fit is None:
             return float("nan"), float(pair["chose_a"].mean()) if len(pair) else float("nan"), float("nan")
         p = fit.proportion
-        return fit.estimate / fit.std_error, p, fit.std_error * p * (1 - p)
+        return float(t_as_z(fit.estimate / fit.std_error, fit.df)), p, fit.std_error * p * (1 - p)
     if primary != "participant":
         raise ValueError(f"primary must be one of {', '.join(PRIMARY)}, got {primary!r}")
     counts = pair.groupby("participant", observed=True)["chose_a"].agg(["sum", "count"])
