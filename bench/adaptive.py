@@ -95,7 +95,7 @@ def timing(s: int, trials: int) -> None:
 
 def real_study_bound() -> None:
     """What an optimal design could save on the scale of a real study: pwcmp's tone-mapping study."""
-    study = ROOT.parent / "shared" / "data" / "pairwise" / "tmo_cmp_data.csv"
+    study = ROOT / "fixtures" / "tmo" / "tmo_cmp_data.csv"
     if not study.exists():
         return
     from evaluation.jod import jod_scale

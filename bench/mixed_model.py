@@ -40,7 +40,7 @@ from evaluation.votes import load_votes, oriented, votes_by_pair  # noqa: E402
 
 PRIOR = SDPrior(2.0, 0.5)
 FIXED_SD = 2.5  # blme's fixef.prior = normal(sd = 2.5) on the fixed effects (Gelman et al. 2008's scale)
-TMO = Path(__file__).resolve().parents[2] / "shared" / "data" / "pairwise"
+TMO = Path(__file__).resolve().parents[1] / "fixtures" / "tmo" / "tmo_cmp_data.csv"
 
 
 def simulated(rng, n_participants, votes_each, n_images, share_logit, taste_sd, image_sd):
@@ -115,10 +115,7 @@ def run(label, args, runs, share_logit, seed):
 
 
 def real_study():
-    path = TMO / "tmo_cmp_data.csv" if (TMO / "tmo_cmp_data.csv").exists() else None
-    if path is None:
-        print("  (the tone-mapping study is not beside the repository)")
-        return
+    path = TMO
     df = load_votes(path)
     print(f"  {path.name}: {len(df)} votes, {df['participant'].nunique()} participants, {df['image'].nunique()} scenes")
     differ = 0

@@ -105,7 +105,7 @@ def conclude(c: Comparison, alpha: float, several: bool) -> Conclusion:
     # (name, significant, points towards the leader) for each clustered analysis
     analyses = []
     if pl.n_participants >= 2:
-        analyses.append(("permutation test", pl.pvalue < alpha, (pl.statistic > 0.5) == a))
+        analyses.append(("sign-flip test", pl.pvalue < alpha, (pl.statistic > 0.5) == a))
     sign = ("sign test", pl.sign_pvalue < alpha, (pl.favour_a > pl.favour_b) == a)
     if c.mixed is not None:
         analyses.append(("mixed model", c.mixed.pvalue < alpha, (c.mixed.estimate > 0) == a))
@@ -406,7 +406,7 @@ def verdict(c: Comparison, alpha: float, several: bool) -> str:
     counted = "the one participant" if pl.n_participants == 1 else f"each of the {pl.n_participants} participants once"
     lines.append(
         f"Counting {counted}: {favour_w} preferred {w}, {favour_l} preferred {lo}; "
-        f"permutation test of their shares p = {_p(pl.pvalue)}, sign test p = {_p(pl.sign_pvalue)}."
+        f"sign-flip test of their shares p = {_p(pl.pvalue)}, sign test p = {_p(pl.sign_pvalue)}."
     )
     if c.mixed is not None:
         typical = c.mixed.proportion if c.a_leads else 1 - c.mixed.proportion

@@ -21,10 +21,9 @@ from evaluation.jod import jod_scale
 from evaluation.matrices import comparison_counts
 from evaluation.votes import load_votes
 
-from .pwcmp_octave.cases import TMO, needs_tmo
+from .pwcmp_octave.cases import TMO
 
 
-@needs_tmo
 def test_the_posterior_mean_is_pwcmps_jod_scale_on_a_real_study():
     counts = comparison_counts(load_votes(TMO))
     wins = counts.total
@@ -127,7 +126,6 @@ def test_far_apart_systems_are_best_compared_with_their_neighbours_and_equal_one
     assert even == pytest.approx(np.full(15, 1 / 15))
 
 
-@needs_tmo
 def test_on_a_real_studys_scale_an_optimal_design_saves_little_over_the_balanced_one():
     """The tone-mapping study's seven operators span 2.4 JOD: the A-optimal design, knowing their
     scores, needs 0.98 of the balanced design's votes in the large-sample limit. The savings come

@@ -38,7 +38,6 @@ def test_the_objectives_gradient_matches_finite_differences(prior):
     assert optimize.check_grad(lambda q: problem(q)[0], lambda q: problem(q)[1], x) < 1e-4 * np.linalg.norm(problem(x)[1])
 
 
-@cases.needs_tmo
 def test_the_tone_mapping_study_scales_as_pwcmp_scaled_it():
     systems, pooled, scenes, groups = cases.tmo_cases()
     assert systems == EXPECTED["systems"]
@@ -61,7 +60,6 @@ def test_pwcmps_special_cases_unanimous_pairs_and_a_disconnected_graph_match_it(
     assert q == pytest.approx(EXPECTED["disconnected"], abs=0.01) and "2 disconnected parts" in notes[0]
 
 
-@cases.needs_tmo
 def test_observer_screening_finds_the_observers_pwcmp_finds():
     systems, _, _, _ = cases.tmo_cases()
     screening = observer_screening(cases.tmo_votes(), systems)
@@ -91,7 +89,6 @@ def test_the_scaling_agrees_with_pwcmp_run_live_in_octave_on_random_studies():
 
 
 @needs_octave
-@cases.needs_tmo
 def test_the_stored_pwcmp_outputs_are_what_pwcmp_gives_today():
     _, pooled, _, groups = cases.tmo_cases()
     (live,) = oracle.pw_scale([pooled.total])
@@ -102,7 +99,6 @@ def test_the_stored_pwcmp_outputs_are_what_pwcmp_gives_today():
     assert observer_screening(two_scenes, pooled.systems).loglik == pytest.approx(loglik, abs=1e-3)
 
 
-@cases.needs_tmo
 def test_a_large_study_is_screened_against_the_scale_of_everybody():
     systems, _, _, _ = cases.tmo_cases()
     exact = observer_screening(cases.tmo_votes(), systems)

@@ -29,7 +29,6 @@ def _losing_first(n_participants=8, share_for_b=0.75, seed=0) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["participant", "image", "left_system", "right_system", "chosen_system"])
 
 
-@cases.needs_tmo
 def test_every_verdict_on_the_tone_mapping_study_names_the_system_chosen_more_often():
     report = build_report(cases.TMO, mixed=False, n_boot=50)
     assert len(report.comparisons) == 21
@@ -79,7 +78,6 @@ def test_a_clustered_analysis_pointing_the_other_way_is_a_disagreement_not_suppo
     assert "preference for alpha" not in text and not conclusion.significant
 
 
-@cases.needs_tmo
 def test_the_significance_matrix_reads_in_the_direction_of_the_winner():
     report = build_report(cases.TMO, mixed=False, n_boot=50)
     matrix = significance_matrix(report)
@@ -100,7 +98,6 @@ def test_with_many_systems_the_text_leads_with_the_ranking_and_leaves_the_tables
     assert len(json.loads(render(report, "json"))["comparisons"][0]["participants"]) >= 1
 
 
-@cases.needs_tmo
 def test_pwcmps_long_format_is_read_with_observers_as_participants_and_scenes_as_images():
     df = load_votes(cases.TMO)
     assert len(df) == 1213 and df["participant"].nunique() == 18 and df["image"].nunique() == 5
@@ -120,7 +117,6 @@ def test_a_table_in_neither_format_is_refused_naming_the_columns_expected_and_fo
         load_votes(pd.DataFrame({"observer": ["o"], "condition_A": ["x"], "condition_B": ["y"], "is_A_selected": ["maybe"]}))
 
 
-@cases.needs_tmo
 def test_the_cli_reports_the_tone_mapping_study_in_jod_with_a_reference_and_per_scene(tmp_path):
     out = tmp_path / "r.json"
     assert main(["report", str(cases.TMO), "--no-mixed", "--bootstrap", "40", "--reference", "tmo_camera",
@@ -134,14 +130,12 @@ def test_the_cli_reports_the_tone_mapping_study_in_jod_with_a_reference_and_per_
     assert data["bradley_terry"][0]["system"] == "irawan05"
 
 
-@cases.needs_tmo
 def test_excluding_outliers_leaves_out_the_participants_pwcmp_flags():
     report = build_report(cases.TMO, mixed=False, n_boot=0, exclude_outliers=True)
     assert set(report.excluded) == {"bab", "M02"} and report.n_participants == 16
     assert "Observer screening (pwcmp's outlier analysis, distance above 1.5; excluded): bab" in render(report)
 
 
-@cases.needs_tmo
 def test_the_scale_command_goes_from_pwcmps_csv_to_a_plotted_jod_scale(tmp_path, capsys):
     plot = tmp_path / "jod.png"
     assert main(["scale", str(cases.TMO), "--bootstrap", "30", "--plot", str(plot)]) == 0

@@ -5,15 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from evaluation.matrices import comparison_counts
 from evaluation.votes import load_votes
 
-from ...conftest import SHARED
+from ...conftest import FIXTURES
 
-TMO = SHARED / "data" / "pairwise" / "tmo_cmp_data.csv"
-needs_tmo = pytest.mark.skipif(not TMO.exists(), reason=f"needs the tone-mapping study, {TMO}")
+TMO = FIXTURES / "tmo" / "tmo_cmp_data.csv"  # pwcmp's example study, shipped with its licence
 EXPECTED = Path(__file__).resolve().parent / "tmo_expected.json"
 
 # D[i, j] = times i chosen over j. Unanimous pairs (0 against 6, 4 against 0) beside mixed ones.
