@@ -77,8 +77,9 @@ class MixedModelResult:
         integrated out (as lme4 reports).
     pvalue : float
         Two-sided Wald test of the intercept against Student's t with ``df`` degrees of freedom:
-        the participants less one (the between-within rule; with a handful of participants the
-        normal reference rejects far too often).
+        the participants less one, or the images less one where there are fewer images (the
+        intercept varies between the groups of either factor; with a handful of them the normal
+        reference rejects far too often).
     proportion : float
         The typical share: the inverse logit of ``estimate``.
     """
@@ -94,10 +95,14 @@ class MixedModelResult:
 
 
 MIN_MIXED_VOTES = 10
-# Weakly informative gamma(2, 0.5) prior on each random-intercept SD (logit scale; mode 2, 95%
-# between 0.5 and 11): it keeps an SD finite when an image's or a participant's votes all go one
-# way, where maximum likelihood runs to infinity and its Wald test loses all power.
+# Weakly informative priors, as blme's bglmer takes them (why, with the alternatives measured:
+# bench/README.md, bench/mixed_model.py). gamma(2, 0.5) on each random-intercept SD (logit scale;
+# mode 2, 95% between 0.5 and 11) keeps an SD finite when an image's or a participant's votes all
+# go one way, where maximum likelihood runs to infinity and its Wald test loses all power.
+# normal(0, 2.5) on the fixed effects (Gelman et al. 2008's scale) does the same for the intercept
+# when a few votes against the majority leave its likelihood flat.
 SD_PRIOR = SDPrior(shape=2.0, rate=0.5)
+FIXED_SD = 2.5
 
 
 def mixed_model_skipped(pair: pd.DataFrame) -> str | None:
@@ -125,7 +130,8 @@ def fit_mixed_model(pair: pd.DataFrame) -> tuple[MixedModelResult | None, str | 
     is a centred fixed effect, so a left-bias does not leak into the preference. Images are
     left out of the random effects when the table has none. Fitted by Laplace-approximated
     marginal likelihood (:mod:`evaluation.glmm`, as lme4's ``glmer``) with :data:`SD_PRIOR` on
-    the standard deviations (as blme's ``bglmer``); why this remedy, in ``bench/README.md``.
+    the standard deviations and a normal(0, :data:`FIXED_SD`) prior on the fixed effects (as
+    blme's ``bglmer``).
     """
     reason = mixed_model_skipped(pair)
     if reason:
@@ -135,7 +141,7 @@ def fit_mixed_model(pair: pd.DataFrame) -> tuple[MixedModelResult | None, str | 
     x = np.column_stack([np.ones(len(pair))] + ([a_left - a_left.mean()] if np.ptp(a_left) > 0 else []))
     names = tuple(c for c in ("participant", "image") if pair[c].nunique() > 1)
     codes = [pd.factorize(pair[c])[0] for c in names]
-    fit = fit_glmm(y, x, codes, SD_PRIOR)
+    fit = fit_glmm(y, x, codes, SD_PRIOR, FIXED_SD)
     if not fit.converged:
         logger.warning("the mixed model's optimizer did not report convergence")
     variance = float(fit.cov_beta[0, 0])
@@ -146,7 +152,7 @@ def fit_mixed_model(pair: pd.DataFrame) -> tuple[MixedModelResult | None, str | 
         return None, "its fit gave no valid standard error"
     estimate, se = float(fit.beta[0]), float(np.sqrt(variance))
     sds = dict(zip(names, fit.sd, strict=True))
-    df = int(pair["participant"].nunique()) - 1
+    df = min(int(pair[name].nunique()) for name in names) - 1
     return MixedModelResult(
         estimate=estimate,
         std_error=se,
