@@ -11,8 +11,8 @@ from scipy import optimize
 from scipy.special import expit, logsumexp
 
 from evaluation.clustered import fit_mixed_model, mixed_model
-from evaluation.report import build_report, significance_matrix
 from evaluation.glmm import _Model, fit_glmm
+from evaluation.report import build_report, significance_matrix
 from evaluation.votes import load_votes, pair_votes
 
 from .test_statistics import simulate
