@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: venv browser octave nginx lint test production-check demo bench fixtures reproduce clean
+.PHONY: venv browser octave r nginx lint test production-check demo bench fixtures reproduce clean
 
 venv: $(STAMP)
 
@@ -23,6 +23,9 @@ browser:
 octave:
 	@.ci/ensure-octave
 
+r:
+	@.ci/ensure-r
+
 nginx:
 	@.ci/ensure-nginx
 
@@ -33,7 +36,7 @@ lint: venv
 # or a local server answers on 127.0.0.1:5432 (CI has one), then the production check. The
 # PostgreSQL pass leaves out the browser tests (-m "not browser"): they test the pages, which the
 # SQLite pass already ran.
-test: venv browser octave nginx lint
+test: venv browser octave r nginx lint
 	$(BIN)/python -m pytest -m "not production"
 	@if [ -n "$$TEST_POSTGRES_URL" ] || pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
 	  echo "== the suite again on PostgreSQL =="; \
