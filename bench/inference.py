@@ -19,6 +19,12 @@ faster paths are from fp32: the accuracy figure that means something.
     .venv/bin/python bench/inference.py [--images 32] [--checkpoint runs/ce/last.pt]
     .venv/bin/python bench/inference.py --ceiling   # what this CPU's fp32, bf16 and int8 units allow
     .venv/bin/python bench/inference.py --only auto --sizes 512 --repeat 5   # one engine, steadier ratios
+    .venv/bin/python bench/inference.py --default-vs-auto [--model fixtures/models/cross-entropy-w025.pt]
+
+``--default-vs-auto`` times the ``colorize`` command as a whole process, as a researcher runs it,
+on the 32 demo faces and on a large folder of LFW photos: the default (torch fp32, the reference),
+bfloat16 asked for by name (the default before, where the CPU has bfloat16 units), and engine auto
+on its first run (measuring, preparing, caching) and with its choice cached.
 
 On a shared machine one measurement can be 15% off its neighbour. ``--repeat`` measures in that
 many rounds (the release, then each engine's network alone and end to end) and prints the
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import shutil
 import sys
 import tempfile
@@ -41,10 +48,13 @@ import torch.nn.functional as F
 from PIL import Image
 from skimage import color
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from bench.cpu import describe  # noqa: E402
-from colorcore.infer import auto_colorizer, colorize_path, load_colorizer, network_lightness  # noqa: E402
+from colorcore.colorizer import network_lightness  # noqa: E402
+from colorcore.factory import make_colorizer  # noqa: E402
+from colorcore.infer import colorize_path  # noqa: E402
 from colorcore.model import ColorizationNet, ModelConfig  # noqa: E402
 from colorcore.zhang import convert_state_dict  # noqa: E402
 
@@ -105,9 +115,15 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     parser.add_argument("--only", choices=["auto"], help="measure engine auto's choice only (with the release)")
     parser.add_argument("--repeat", type=int, default=1, help="alternate network alone and end to end this many times")
+    parser.add_argument("--default-vs-auto", action="store_true", help="the colorize command: default against auto")
+    parser.add_argument("--model", default=str(ROOT / "fixtures" / "models" / "cross-entropy-w025.pt"))
+    parser.add_argument("--large", type=int, default=512, help="photos in the large folder of --default-vs-auto")
     args = parser.parse_args()
     if args.ceiling:
         ceiling()
+        return
+    if args.default_vs_auto:
+        default_vs_auto(args.model, Path(args.data), args.large, args.repeat)
         return
     every = sorted(Path(args.data).rglob("*.jpg"))
     files = every[:: 97][: args.images]
@@ -121,20 +137,19 @@ def main() -> None:
         net.load_state_dict(converted)
         proj = state["model_out.weight"]
         spec = f"zhang2016:{weights}"
-        colorizer = load_colorizer(spec)
-        int8 = load_colorizer(spec, precision="int8", calibration=calibration)
-        onnx = load_colorizer(spec, engine="onnxruntime")
-        onnx8 = load_colorizer(spec, precision="int8", calibration=calibration, engine="onnxruntime")
+        colorizer = make_colorizer(spec)
+        fast = make_colorizer(spec, precision="bf16")
+        int8 = make_colorizer(spec, precision="int8", photos=calibration)
+        onnx = make_colorizer(spec, engine="onnxruntime")
+        onnx8 = make_colorizer(spec, engine="onnxruntime", precision="int8", photos=calibration)
         held_out = [Image.open(f).convert("RGB") for f in every[24::97][:8]]
-        auto = auto_colorizer(spec, calibration + held_out)  # measured now (the weights are new), then cached
-        engines = {f"colorcore {colorizer.precision}": colorizer, "colorcore int8": int8, "onnxruntime fp32": onnx,
-                   "onnxruntime int8": onnx8,
-                   f"auto ({auto.engine_name} {auto.precision})": auto}
+        auto = make_colorizer(spec, engine="auto", photos=calibration + held_out)  # measured now: the weights are new
+        engines = {"colorcore fp32": colorizer, "colorcore bf16": fast, "colorcore int8": int8,
+                   "onnxruntime fp32": onnx, "onnxruntime int8": onnx8, f"auto ({auto.describe()})": auto}
         if args.only == "auto":
             engines = {label: c for label, c in engines.items() if label.startswith("auto")}
         print(f"CPU: {describe()}")
-        print(f"colorcore runtime: {colorizer.precision}, channels-last {colorizer.runtime.channels_last}; "
-              f"{torch.get_num_threads()} threads")
+        print(f"{torch.get_num_threads()} threads")
         print(f"engine auto: {auto.selection.describe()}")
         for size in args.sizes:
             run_size(size, files, engines, net, proj, args.batch, Path(tmp), args.repeat)
@@ -145,10 +160,10 @@ def main() -> None:
 def network_alone(colorizer, pngs: list[bytes], batch: int) -> float:
     """ms per image of the network with its decoding only (lightness in, ab out), batches of ``batch``."""
     lightness = network_lightness([Image.open(io.BytesIO(b)).convert("RGB") for b in pngs], colorizer.size)
-    colorizer._ab_from_lightness(lightness[:batch])  # warm-up
+    colorizer.ab_from_lightness(lightness[:batch])  # warm-up
     start = time.perf_counter()
     for i in range(0, len(lightness), batch):
-        colorizer._ab_from_lightness(lightness[i : i + batch])
+        colorizer.ab_from_lightness(lightness[i : i + batch])
     return (time.perf_counter() - start) / len(lightness) * 1e3
 
 
@@ -217,12 +232,54 @@ def accuracy(checkpoint: str, files: list[Path], calibration: list, batch: int) 
         buf = io.BytesIO()
         Image.open(f).convert("RGB").resize((256, 256), Image.Resampling.BICUBIC).save(buf, format="PNG")
         pngs.append(buf.getvalue())
-    fp32 = colorcore_colorize(pngs, load_colorizer(checkpoint, precision="fp32"), batch)
-    for precision in ("auto", "int8"):
-        c = load_colorizer(checkpoint, precision=precision, calibration=calibration)
+    fp32 = colorcore_colorize(pngs, make_colorizer(checkpoint), batch)
+    for precision in ("bf16", "int8"):
+        c = make_colorizer(checkpoint, precision=precision, photos=calibration)
         d = delta_ab(fp32, colorcore_colorize(pngs, c, batch))
         print(f"{checkpoint}, {c.precision} against fp32: |delta ab| max {d.max():.2f}, 99.9th percentile "
               f"{np.percentile(d, 99.9):.2f}, median {np.median(d):.3f}")
+
+
+def _command(model: Path, photos: Path, out: Path, *extra: str) -> float:
+    """Seconds of one ``python -m colorcore colorize`` process, start to exit."""
+    import subprocess
+
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "colorcore", "colorize", "--model", str(model), "--input", str(photos),
+                    "--output", str(out), *extra], cwd=ROOT, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def default_vs_auto(model: str, data: Path, large: int, repeat: int) -> None:
+    """The colorize command end to end: the default against engine auto, first run and cached."""
+    print(f"CPU: {describe()}; {torch.get_num_threads()} threads; model {model}")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        copy = tmp / Path(model).name  # a copy, so that auto's cache starts empty
+        shutil.copy(model, copy)
+        big = tmp / "large"
+        big.mkdir()
+        for path in sorted(data.rglob("*.jpg"))[::7][:large]:
+            shutil.copy(path, big / path.name)
+        folders = {"32 demo faces": ROOT / "fixtures" / "lfw-test-sample", f"{large} LFW photos": big}
+        for label, folder in folders.items():
+            rows = {"default (torch fp32)": [], "torch bf16 (the default before)": [], "auto, first run": [],
+                    "auto, choice cached": []}
+            for _ in range(max(repeat, 3)):
+                for cached in (tmp / f"{copy.name}.engines.json", tmp / f"{copy.name}.engines"):
+                    shutil.rmtree(cached, ignore_errors=True) if cached.is_dir() else cached.unlink(missing_ok=True)
+                rows["auto, first run"].append(_command(copy, folder, tmp / "out", "--engine", "auto"))
+                rows["auto, choice cached"].append(_command(copy, folder, tmp / "out", "--engine", "auto"))
+                rows["default (torch fp32)"].append(_command(copy, folder, tmp / "out"))
+                rows["torch bf16 (the default before)"].append(_command(copy, folder, tmp / "out", "--precision", "bf16"))
+            default = float(np.median(rows["default (torch fp32)"]))
+            print(f"{label}: whole process, median of {max(repeat, 3)} (min to max)")
+            for name, times in rows.items():
+                med = float(np.median(times))
+                print(f"  {name:32s} {med:6.2f} s ({min(times):.2f} to {max(times):.2f}); {med / default:.2f}x the default")
+        cache = json.loads((tmp / f"{copy.name}.engines.json").read_text())
+        print("engine auto chose: " + "; ".join(f"{v['engine']} {v['precision']}" for v in cache.values()))
 
 
 def network_macs(size: int = 256) -> int:

@@ -13,7 +13,7 @@ Candidates, side by side (``--compare``):
   (what the site used before);
 - ``mid-p``: the sign-flip test's mid-p-value (half the observed value's own probability left out).
 
-    .venv/bin/python bench/sequential.py [--studies 200000] [--power-studies 50000] [--compare]
+    .venv/bin/python bench/sequential.py [--studies 200000] [--power-studies 50000] [--compare [--compare-studies 50000]]
 """
 from __future__ import annotations
 
@@ -80,6 +80,7 @@ def main() -> None:
     parser.add_argument("--studies", type=int, default=200_000, help="null studies per cell")
     parser.add_argument("--power-studies", type=int, default=50_000, help="studies at the seed's effect per cell")
     parser.add_argument("--compare", action="store_true", help="also the rejected candidates (t, mid-p)")
+    parser.add_argument("--compare-studies", type=int, default=50_000, help="null studies per cell for them")
     args = parser.parse_args()
     print(describe())
     print("Lan-DeMets bounds, two-sided alpha 0.05 (alpha/2 per side), equally spaced looks:")
@@ -99,7 +100,9 @@ def main() -> None:
               + (f"; a fixed design with the same power needs {plan.fixed_participants}; planned E[N] at 58% "
                  f"{plan.expected_effect:.1f}" if plan.expected_effect else ""))
         for test in tests:
-            row("", plan, test, args.studies, args.power_studies, seed=100 * i)
+            studies = args.studies if test == "sign-flip" else args.compare_studies
+            row(f"({studies} null studies)" if test != "sign-flip" else "", plan, test, studies, args.power_studies,
+                seed=100 * i)
 
 
 if __name__ == "__main__":

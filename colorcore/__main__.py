@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .errors import ColorcoreError
-from .infer import ENGINE_CHOICES, INFERENCE_PRECISIONS
+from .factory import ENGINE_CHOICES, INFERENCE_PRECISIONS
 from .runtime import PRECISIONS
 
 
@@ -58,15 +58,16 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .infer import export_checkpoint
-
     if args.format == "onnx":
         from .engines import export_onnx
-        from .infer import load_colorizer
+        from .factory import make_colorizer
 
-        path = export_onnx(load_colorizer(args.model, "cpu", "fp32", args.temperature), Path(args.output))
+        colorizer = make_colorizer(args.model, "torch", "fp32", temperature=args.temperature, device="cpu")
+        path = export_onnx(colorizer.network, colorizer.size, Path(args.output))
     else:
-        path = export_checkpoint(Path(args.model), Path(args.output))
+        from .checkpoint import export
+
+        path = export(Path(args.model), Path(args.output))
     print(f"{path}: {path.stat().st_size / 1e6:.1f} MB")  # noqa: T201
     return 0
 
@@ -123,8 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--output", required=True)
     c.add_argument("--temperature", type=float, help="annealed-mean T (default: 0.6 for checkpoints, the release's mean for zhang2016)")
     c.add_argument("--batch-size", type=int, default=8)
-    c.add_argument("--precision", choices=INFERENCE_PRECISIONS, default="auto",
-                   help="int8: quantized for the CPU, calibrated on the first 16 input images")
+    c.add_argument("--precision", choices=INFERENCE_PRECISIONS, default="fp32",
+                   help="fp32: the reference (default); bf16, fp16: faster where the hardware has them, colours not "
+                        "checked (engine auto checks them); int8: quantized for the CPU, calibrated on the first 16 "
+                        "input images")
     c.add_argument("--engine", choices=ENGINE_CHOICES, default="torch",
                    help="onnxruntime: the network and its decoding exported to ONNX, run in fp32; auto: the fastest "
                         "engine and precision within 2 ab units of fp32 on this CPU (measured once, cached with the model)")
@@ -136,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
     e.add_argument("--limit", type=int)
     e.add_argument("--temperature", type=float)
-    e.add_argument("--precision", choices=INFERENCE_PRECISIONS, default="auto",
+    e.add_argument("--precision", choices=INFERENCE_PRECISIONS, default="fp32",
                    help="int8: quantized for the CPU, calibrated on 16 training-split images")
     e.add_argument("--engine", choices=ENGINE_CHOICES, default="torch",
                    help="as colorize's; auto measures on training-split photos")

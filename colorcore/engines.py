@@ -15,7 +15,6 @@ import contextlib
 import copy
 import io
 import logging
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,13 +34,13 @@ OPSET = 17
 
 
 class ABGraph(nn.Module):
-    """What is exported: L (B, 1, S, S) -> ab (B, 2, S, S) at the colorizer's decoding settings."""
+    """What is exported: L (B, 1, S, S) -> ab (B, 2, S, S) at the network's decoding settings."""
 
-    def __init__(self, colorizer) -> None:
+    def __init__(self, network) -> None:
         super().__init__()
-        self.net = colorizer.model
-        self.config, self.temperature, self.method = colorizer.config, colorizer.temperature, colorizer.method
-        centers = colorizer.bins.centers.float() if colorizer.bins is not None else torch.zeros(1, 2)
+        self.net = network.model
+        self.config, self.temperature, self.method = network.config, network.temperature, network.method
+        centers = network.bins.centers.float() if network.bins is not None else torch.zeros(1, 2)
         self.register_buffer("centers", centers)
 
     def forward(self, lightness: torch.Tensor) -> torch.Tensor:
@@ -50,21 +49,23 @@ class ABGraph(nn.Module):
         return F.interpolate(ab, scale_factor=4, mode="bilinear", align_corners=False)
 
 
-def export_onnx(colorizer, path: Path, calibration: torch.Tensor | None = None, subpixel: bool = False) -> Path:
-    """Write ``colorizer`` (fp32, torch engine) as an ONNX graph; ``calibration`` lightness equalizes
-    its channels first (exact in float; what colorcore's own int8 needs). ``subpixel`` writes the
-    transposed convolution as the equivalent sub-pixel convolution (what ONNX Runtime's int8 needs)."""
-    if colorizer.precision != "fp32" or not isinstance(colorizer.model, nn.Module) or isinstance(
-            colorizer.model, torch.jit.ScriptModule):
+def export_onnx(network, size: int, path: Path, calibration: torch.Tensor | None = None,
+                subpixel: bool = False) -> Path:
+    """Write ``network`` (:class:`colorcore.colorizer.TorchNetwork` in fp32) as an ONNX graph for
+    ``size`` x ``size`` inputs; ``calibration`` lightness equalizes its channels first (exact in
+    float; what colorcore's own int8 needs). ``subpixel`` writes the transposed convolution as the
+    equivalent sub-pixel convolution (what ONNX Runtime's int8 needs)."""
+    if network.runtime.dtype is not None or not isinstance(network.model, nn.Module) or isinstance(
+            network.model, torch.jit.ScriptModule):
         raise ColorcoreError("ONNX export starts from the fp32 network (load it with --precision fp32)")
-    graph = ABGraph(colorizer)
+    graph = ABGraph(network)
     if calibration is not None or subpixel:
-        graph.net = copy.deepcopy(colorizer.model).eval()
+        graph.net = copy.deepcopy(network.model).eval()
     if calibration is not None:
         graph.net = equalize_channels(graph.net, calibration[:16])
     if subpixel:
         as_subpixel(graph.net)
-    example = torch.full((1, 1, colorizer.size, colorizer.size), 50.0)
+    example = torch.full((1, 1, size, size), 50.0)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
@@ -137,17 +138,16 @@ def quantize_onnx(source: Path, target: Path, calibration: torch.Tensor) -> Path
     return target
 
 
-def onnx_engine(colorizer, precision: str, folder: Path | None = None,
+def onnx_engine(network, size: int, precision: str, folder: Path, name: str = "model",
                 calibration: torch.Tensor | None = None) -> OnnxEngine:
-    """Export ``colorizer`` (fp32) to ONNX and open an ONNX Runtime session on it; int8 quantizes
-    the graph first, calibrated on ``calibration`` lightness."""
+    """Export ``network`` (fp32) to ONNX in ``folder`` and open an ONNX Runtime session on it; int8
+    quantizes the graph first, calibrated on ``calibration`` lightness."""
     if precision not in ("fp32", "int8"):
         raise ColorcoreError(f"the onnxruntime engine runs fp32 or int8, got {precision!r}")
     if precision == "int8" and (calibration is None or len(calibration) == 0):
         raise ColorcoreError("int8 on onnxruntime needs calibration images (colorize takes the first 16 of its input)")
-    folder = Path(folder or tempfile.mkdtemp(prefix="colorcore-onnx-"))
-    name = colorizer.name or "model"
-    path = export_onnx(colorizer, folder / f"{name}.onnx", subpixel=precision == "int8")
+    folder = Path(folder)
+    path = export_onnx(network, size, folder / f"{name}.onnx", subpixel=precision == "int8")
     if precision == "int8":
         path = quantize_onnx(path, folder / f"{name}-int8.onnx", calibration)
     logger.info("onnxruntime engine: %s (%s)", path, precision)

@@ -44,20 +44,16 @@ def colorfulness(rgb: torch.Tensor) -> float:
 
 
 def evaluate(spec: str, data: Path, split: str = "test", size: int = 256, limit: int | None = None,
-             temperature: float | None = None, precision: str = "auto", seed: int | None = None,
+             temperature: float | None = None, precision: str = "fp32", seed: int | None = None,
              engine: str = "torch") -> dict:
     """Metrics of a model and of the gray baseline on the color images of one split (by person)."""
-    from .infer import CALIBRATION_IMAGES, auto_colorizer, calibration_images, load_colorizer
+    from .factory import AUTO_IMAGES, CALIBRATION_IMAGES, first_photos, make_colorizer
 
     data = Path(data)
     # int8 calibrates, and engine auto measures, on training photos, never on the ones scored here.
     train = split_files(data, seed or 0)["train"]
-    if engine == "auto":
-        colorizer = auto_colorizer(spec, calibration_images(train, CALIBRATION_IMAGES + 8), precision, temperature)
-    else:
-        calibration = calibration_images(train) if precision == "int8" else None
-        colorizer = load_colorizer(spec, precision=precision, temperature=temperature, calibration=calibration,
-                                   engine=engine)
+    wanted = AUTO_IMAGES if engine == "auto" else CALIBRATION_IMAGES if precision == "int8" else 0
+    colorizer = make_colorizer(spec, engine, precision, first_photos(train, wanted) if wanted else None, temperature)
     if split == "all":
         files = list_images(data)
     else:
@@ -94,9 +90,9 @@ def evaluate(spec: str, data: Path, split: str = "test", size: int = 256, limit:
         raise DataError(f"{data}: no color image in split {split!r}")
     return {
         "model": spec,
-        "temperature": colorizer.temperature if colorizer.config.head == "classification" else None,
+        "temperature": colorizer.temperature if colorizer.classification else None,
         "split": split,
-        "engine": colorizer.engine_name,
+        "engine": colorizer.engine,
         "precision": colorizer.precision,
         "images": len(curves["model"]),
         "skipped_gray": skipped_gray,

@@ -9,7 +9,12 @@ AVX2 at least, on both engines (fbgemm's kernels, and ONNX Runtime's u8 x s8 one
 
 The result goes to ``<checkpoint>.engines.json`` beside the model, or, where that folder is not
 writable (and for zhang2016), to the weights cache, keyed by the model file's hash, the
-temperature and the CPU (its model name and instruction sets).
+temperature and the CPU (its model name and instruction sets). The chosen engine's prepared model
+(the int8 network, the ONNX graph) is kept in the folder ``prepared_folder`` names, so that a run
+that finds the choice cached pays neither the measurement nor the quantization again.
+
+The engines are built by the caller (:func:`colorcore.factory.make_colorizer` passes its own
+builder), so that choosing knows nothing of how each engine is made.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ import logging
 import os
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -27,6 +33,7 @@ import torch
 from PIL import Image
 
 from . import zhang
+from .colorizer import Colorizer, network_lightness
 from .errors import ColorcoreError
 
 logger = logging.getLogger(__name__)
@@ -107,6 +114,14 @@ def _cache_path(model: Path, digest: str) -> Path:
     return zhang.default_dir() / "engines" / f"{digest}.json"
 
 
+def prepared_folder(model: Path) -> Path:
+    """Where the prepared models of engine auto's choices for ``model`` are kept."""
+    beside = model.with_name(model.name + ".engines")
+    if os.access(model.parent, os.W_OK) and not model.name.startswith("colorization_release"):
+        return beside
+    return zhang.default_dir() / "engines" / _digest(model)
+
+
 def _digest(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -132,12 +147,12 @@ def _write(path: Path, data: dict) -> None:
         logger.warning("cannot cache the engine choice in %s: %s", path, exc.strerror)
 
 
-def _measure(colorizer, lightness: torch.Tensor) -> tuple[float, torch.Tensor]:
-    ab = colorizer._ab_from_lightness(lightness).float().cpu()  # the warm-up, and the colors compared
+def _measure(colorizer: Colorizer, lightness: torch.Tensor) -> tuple[float, torch.Tensor]:
+    ab = colorizer.ab_from_lightness(lightness).float().cpu()  # the warm-up, and the colors compared
     best = float("inf")
     for _ in range(2):
         start = time.perf_counter()
-        colorizer._ab_from_lightness(lightness)
+        colorizer.ab_from_lightness(lightness)
         best = min(best, time.perf_counter() - start)
     return 1e3 * best / len(lightness), ab
 
@@ -163,16 +178,13 @@ def split_photos(images: list[Image.Image]) -> tuple[list[Image.Image], list[Ima
     return images[:-held], images[-held:]
 
 
-def choose_engine(spec: str, images: list[Image.Image], temperature: float | None = None,
-                  refresh: bool = False) -> Selection:
-    """The engine and precision for ``spec`` on this CPU, from the cache or measured on ``images``."""
-    from .infer import load_colorizer, network_lightness
+Build = Callable[[str, str, list[Image.Image]], Colorizer]  # (engine, precision, calibration photos) -> colorizer
 
-    if not images:
-        raise ColorcoreError("engine auto needs photos to measure the engines on")
-    model = zhang.weights_of(spec) or Path(spec)
-    if not model.is_file():
-        raise ColorcoreError(f"{model}: no such model file")
+
+def choose_engine(model: Path, images: list[Image.Image], temperature: float, build: Build,
+                  refresh: bool = False) -> Selection:
+    """The engine and precision for the weights in ``model`` on this CPU, from the cache or
+    measured on ``images`` with the colorizers ``build`` makes."""
     digest, cpu = _digest(model), cpu_signature()
     key = f"{digest}|T={temperature}|{cpu}"
     cache = _cache_path(model, digest)
@@ -180,20 +192,20 @@ def choose_engine(spec: str, images: list[Image.Image], temperature: float | Non
     if stored and not refresh:
         return Selection(stored["engine"], stored["precision"], cpu,
                          tuple(Candidate(**c) for c in stored["candidates"]), cached=True)
+    if not images:
+        raise ColorcoreError("engine auto needs photos to measure the engines on")
     calibration, held_out = split_photos(images)
-    reference = load_colorizer(spec, "cpu", "fp32", temperature)
-    lightness = network_lightness(held_out, reference.size)
     results: list[Candidate] = []
-    reference_ab = None
+    reference_ab, lightness = None, None
     for engine, precision in candidates(cpu):
         try:
-            colorizer = reference if (engine, precision) == ("torch", "fp32") else load_colorizer(
-                spec, "cpu", precision, temperature, calibration=calibration, engine=engine)
+            colorizer = build(engine, precision, calibration)
+            lightness = network_lightness(held_out, colorizer.size) if lightness is None else lightness
             ms, ab = _measure(colorizer, lightness)
         except (ColorcoreError, RuntimeError) as exc:
             results.append(Candidate(engine, precision, note=f"left out: {exc}"))
             continue
-        reference_ab = ab if reference_ab is None else reference_ab
+        reference_ab = ab if reference_ab is None else reference_ab  # torch fp32 comes first
         delta = float(np.percentile((ab - reference_ab).abs().numpy(), 99.9))
         results.append(Candidate(engine, precision, round(ms, 1), round(delta, 3)))
     best = pick(results)

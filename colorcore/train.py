@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Sampler
 
+from . import checkpoint as checkpoint_format
 from .color import rgb_to_lab
 from .data import DataError, ImageFolderDataset, scan, split_files, write_split
 from .encoding import ColorBins, learn_bins
@@ -242,12 +243,6 @@ def _set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_checkpoint(path: Path, **payload) -> None:
-    """Write atomically: a crash mid-write never leaves a broken checkpoint behind."""
-    tmp = path.with_suffix(".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-
 
 @torch.no_grad()
 def validate(model, files: list[Path], bins, mconf: ModelConfig, rt: Runtime, size: int, n: int, batch: int) -> float | None:
@@ -291,7 +286,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool | None = Non
     scaler = torch.amp.GradScaler(rt.device.type, enabled=rt.dtype == torch.float16)
     step, epoch, in_epoch, history, first_losses = 0, 0, 0, [], []
     if resume and last.exists():
-        ckpt = torch.load(last, map_location=rt.device, weights_only=True)
+        ckpt = checkpoint_format.read(last, rt.device)
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         if ckpt.get("scaler"):
@@ -317,7 +312,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool | None = Non
 
     def checkpoint() -> None:
         if rank == 0:
-            save_checkpoint(
+            checkpoint_format.write(
                 last, model=model.state_dict(), optimizer=opt.state_dict(), scaler=scaler.state_dict(), step=step, epoch=epoch,
                 in_epoch=in_epoch, rng=_rng_state(), config=asdict(config), model_config=asdict(mconf),
                 bins=bins.state_dict(), stats=stats, history=history, first_losses=said.first,

@@ -309,7 +309,8 @@ def _system_folder(spec: SystemSpec, opts: StudyOptions, scratch: Path, progress
         return folder
     if opts.images is None:
         raise GenerationError(f"system {spec.name!r} is a model: give the photos to colorize with --images DIR")
-    from colorcore.infer import ColorcoreError, colorize_path
+    from colorcore.errors import ColorcoreError
+    from colorcore.infer import colorize_path
 
     out = scratch / spec.name
     progress(f"colorizing {opts.images} with {spec.model} for system {spec.name!r}")

@@ -10,9 +10,10 @@ import torch
 from PIL import Image
 
 from colorcore.color import rgb_to_lab
+from colorcore.colorizer import network_lightness
 from colorcore.data import list_images
 from colorcore.errors import ColorcoreError
-from colorcore.infer import calibration_images, load_colorizer, network_lightness
+from colorcore.factory import first_photos, make_colorizer
 
 from ..conftest import FIXTURES, ROOT
 
@@ -30,10 +31,10 @@ def lightness_of(images: list[Image.Image], size: int) -> torch.Tensor:
 
 
 def test_int8_colorizes_trained_faces_within_two_ab_units_of_fp32():
-    calibration = calibration_images(list_images(FIXTURES / "lfw-train-sample"))
-    faces = calibration_images(list_images(FIXTURES / "lfw-test-sample"), 12)  # other people than the calibration
-    fp32 = load_colorizer(MODEL, device="cpu", precision="fp32").colorize(faces)
-    int8 = load_colorizer(MODEL, device="cpu", precision="int8", calibration=calibration)
+    calibration = first_photos(list_images(FIXTURES / "lfw-train-sample"))
+    faces = first_photos(list_images(FIXTURES / "lfw-test-sample"), 12)  # other people than the calibration
+    fp32 = make_colorizer(MODEL, device="cpu", precision="fp32").colorize(faces)
+    int8 = make_colorizer(MODEL, device="cpu", precision="int8", photos=calibration)
     assert int8.precision == "int8"
     out = int8.colorize(faces)
     assert [im.size for im in out] == [im.size for im in faces]
@@ -45,11 +46,11 @@ def test_int8_colorizes_trained_faces_within_two_ab_units_of_fp32():
 
 def test_int8_needs_calibration_images_and_the_cpu():
     with pytest.raises(ColorcoreError, match="calibration"):
-        load_colorizer(MODEL, precision="int8")
+        make_colorizer(MODEL, precision="int8")
     with pytest.raises(ColorcoreError, match="CPU only"):
-        load_colorizer(MODEL, device="cuda", precision="int8", calibration=[Image.new("RGB", (64, 64))])
+        make_colorizer(MODEL, device="cuda", precision="int8", photos=[Image.new("RGB", (64, 64))])
     with pytest.raises(ColorcoreError, match="precision must be one of"):
-        load_colorizer(MODEL, precision="int4")
+        make_colorizer(MODEL, precision="int4")
 
 
 def test_the_colorize_command_runs_in_int8(tmp_path):
@@ -79,22 +80,22 @@ def test_the_sub_pixel_convolution_is_the_transposed_convolution(bias):
 
 @pytest.mark.parametrize("spec", ["small-trained", "full-size-random"])
 def test_channel_equalization_leaves_the_float_network_unchanged(spec):
-    from colorcore.infer import read_checkpoint
+    from colorcore.checkpoint import load_weights
     from colorcore.model import ColorizationNet, ModelConfig
     from colorcore.quantize import equalize_channels
 
     torch.manual_seed(0)
     if spec == "small-trained":
-        config, state, _, _ = read_checkpoint(FIXTURES / "models" / "cross-entropy-w025.pt")
-        net = ColorizationNet(config)
-        net.load_state_dict(state)
+        weights = load_weights(str(FIXTURES / "models" / "cross-entropy-w025.pt"))
+        net = ColorizationNet(weights.config)
+        net.load_state_dict(weights.state)
     else:
         net = ColorizationNet(ModelConfig(q=313))
         for m in net.modules():  # BatchNorm statistics far from the identity, as after training
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.running_mean.uniform_(-1, 1), m.running_var.uniform_(0.1, 4), m.weight.data.uniform_(0.5, 2)
     net.eval()
-    lightness = lightness_of(calibration_images(list_images(FIXTURES / "lfw-train-sample"), 4), 64)
+    lightness = lightness_of(first_photos(list_images(FIXTURES / "lfw-train-sample"), 4), 64)
     with torch.no_grad():
         before = net(lightness)
         conv = net.model4[2].weight.clone()
@@ -109,10 +110,11 @@ def test_equalization_keeps_int8_accurate_when_a_few_channels_are_far_wider_than
     the same function in float."""
     import dataclasses
 
-    from colorcore.infer import read_checkpoint
+    from colorcore.checkpoint import load_weights
     from colorcore.quantize import quantize_int8
 
-    config, state, bins, size = read_checkpoint(FIXTURES / "models" / "cross-entropy-w025.pt")
+    weights = load_weights(str(FIXTURES / "models" / "cross-entropy-w025.pt"))
+    config, state, bins, size = weights.config, weights.state, weights.bins, weights.size
     state = {k: v.clone() for k, v in state.items()}
     for block in ("model3", "model5", "model7"):
         state[f"{block}.2.weight"][:2] *= 100
@@ -121,13 +123,13 @@ def test_equalization_keeps_int8_accurate_when_a_few_channels_are_far_wider_than
     wide = tmp_path / "wide.pt"
     torch.save({"model": state, "model_config": dataclasses.asdict(config), "bins": bins.state_dict(),
                 "config": {"image_size": size}}, wide)
-    calibration = calibration_images(list_images(FIXTURES / "lfw-train-sample"))
-    faces = calibration_images(list_images(FIXTURES / "lfw-test-sample"), 12)
-    float_colorizer = load_colorizer(str(wide), device="cpu", precision="fp32")
+    calibration = first_photos(list_images(FIXTURES / "lfw-train-sample"))
+    faces = first_photos(list_images(FIXTURES / "lfw-test-sample"), 12)
+    float_colorizer = make_colorizer(str(wide), device="cpu", precision="fp32")
     fp32 = ab_of(float_colorizer.colorize(faces))
-    equalized = load_colorizer(str(wide), device="cpu", precision="int8", calibration=calibration)
-    unequalized = quantize_int8(float_colorizer.model, lightness_of(calibration, size), equalize=False)
-    plain = dataclasses.replace(equalized, model=unequalized)
+    equalized = make_colorizer(str(wide), device="cpu", precision="int8", photos=calibration)
+    unequalized = quantize_int8(float_colorizer.network.model, lightness_of(calibration, size), equalize=False)
+    plain = dataclasses.replace(equalized, network=dataclasses.replace(equalized.network, model=unequalized))
 
     def p999(colorizer) -> float:
         return torch.quantile((fp32 - ab_of(colorizer.colorize(faces))).pow(2).sum(1).sqrt().flatten(), 0.999).item()

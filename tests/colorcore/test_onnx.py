@@ -13,7 +13,7 @@ from PIL import Image
 from colorcore.data import list_images
 from colorcore.engines import export_onnx
 from colorcore.errors import ColorcoreError
-from colorcore.infer import calibration_images, load_colorizer
+from colorcore.factory import first_photos, make_colorizer
 
 from ..conftest import FIXTURES, ROOT
 from .test_int8 import lightness_of
@@ -25,7 +25,7 @@ FACES = FIXTURES / "lfw-test-sample"
 
 @pytest.fixture(scope="module")
 def faces() -> list[Image.Image]:
-    return calibration_images(list_images(FACES), 8)
+    return first_photos(list_images(FACES), 8)
 
 
 @pytest.mark.parametrize("name", ["cross-entropy", "l2", "zhang2016"])
@@ -34,10 +34,10 @@ def test_the_exported_graph_gives_colorcores_ab_within_1e_3(name, faces, tmp_pat
     if spec is None:  # the release's layout, random weights: the format zhang2016 loads
         torch.save(official_state_dict(), tmp_path / "release.pth")
         spec = f"zhang2016:{tmp_path / 'release.pth'}"
-    colorizer = load_colorizer(spec, device="cpu", precision="fp32")
-    path = export_onnx(colorizer, tmp_path / "model.onnx")
+    colorizer = make_colorizer(spec, device="cpu", precision="fp32")
+    path = export_onnx(colorizer.network, colorizer.size, tmp_path / "model.onnx")
     lightness = lightness_of(faces, colorizer.size)
-    expected = colorizer.engine_name == "torch" and colorizer._ab_from_lightness(lightness)
+    expected = colorizer.engine == "torch" and colorizer.ab_from_lightness(lightness)
     got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"L": lightness.numpy()})[0]
     assert got.shape == (len(faces), 2, colorizer.size, colorizer.size)
     assert np.abs(got - expected.numpy()).max() <= 1e-3
@@ -46,19 +46,19 @@ def test_the_exported_graph_gives_colorcores_ab_within_1e_3(name, faces, tmp_pat
 
 @pytest.mark.parametrize("name", ["cross-entropy", "l2"])
 def test_onnxruntime_int8_colorizes_held_out_faces_within_two_ab_units_of_fp32(name):
-    calibration = calibration_images(list_images(FIXTURES / "lfw-train-sample"))
-    faces = calibration_images(list_images(FACES), 12)  # other people than the calibration
-    fp32 = load_colorizer(MODELS[name], device="cpu", precision="fp32")
-    int8 = load_colorizer(MODELS[name], precision="int8", calibration=calibration, engine="onnxruntime")
-    assert (int8.engine_name, int8.precision) == ("onnxruntime", "int8") and int8.engine.path.name.endswith("-int8.onnx")
+    calibration = first_photos(list_images(FIXTURES / "lfw-train-sample"))
+    faces = first_photos(list_images(FACES), 12)  # other people than the calibration
+    fp32 = make_colorizer(MODELS[name], device="cpu", precision="fp32")
+    int8 = make_colorizer(MODELS[name], precision="int8", photos=calibration, engine="onnxruntime")
+    assert (int8.engine, int8.precision) == ("onnxruntime", "int8") and int8.network.path.name.endswith("-int8.onnx")
     lightness = lightness_of(faces, fp32.size)
-    delta = (int8._ab_from_lightness(lightness) - fp32._ab_from_lightness(lightness)).abs()
+    delta = (int8.ab_from_lightness(lightness) - fp32.ab_from_lightness(lightness)).abs()
     assert float(torch.quantile(delta.flatten(), 0.999)) <= 2.0
 
 
 def test_onnxruntime_int8_needs_calibration_photos():
     with pytest.raises(ColorcoreError, match="int8 on onnxruntime needs calibration images"):
-        load_colorizer(MODELS["cross-entropy"], precision="int8", engine="onnxruntime")
+        make_colorizer(MODELS["cross-entropy"], precision="int8", engine="onnxruntime")
 
 
 def test_the_colorize_command_runs_on_onnxruntime_with_torchs_colors(tmp_path):
@@ -79,6 +79,6 @@ def test_the_export_command_writes_an_onnx_graph_and_bad_engines_are_named(tmp_p
     session = ort.InferenceSession(str(tmp_path / "l2.onnx"), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["L"] and [o.name for o in session.get_outputs()] == ["ab"]
     with pytest.raises(ColorcoreError, match="engine must be one of"):
-        load_colorizer(MODELS["l2"], engine="tensorrt")
+        make_colorizer(MODELS["l2"], engine="tensorrt")
     with pytest.raises(ColorcoreError, match="onnxruntime engine runs fp32 or int8"):
-        load_colorizer(MODELS["l2"], precision="bf16", engine="onnxruntime")
+        make_colorizer(MODELS["l2"], precision="bf16", engine="onnxruntime")

@@ -7,12 +7,15 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from PIL import Image
 
+from colorcore.colorizer import network_lightness
 from colorcore.data import list_images
 from colorcore.errors import ColorcoreError
-from colorcore.infer import auto_colorizer, calibration_images, colorize_path, load_colorizer
-from colorcore.selection import TOLERANCE, Candidate, choose_engine, cpu_signature, pick, split_photos
+from colorcore.factory import first_photos, make_colorizer
+from colorcore.infer import colorize_path
+from colorcore.selection import TOLERANCE, Candidate, cpu_signature, pick, split_photos
 
 from ..conftest import FIXTURES, ROOT
 
@@ -21,7 +24,7 @@ FACES = FIXTURES / "lfw-test-sample"
 
 @pytest.fixture(scope="module")
 def faces() -> list[Image.Image]:
-    return calibration_images(list_images(FACES), 12)
+    return first_photos(list_images(FACES), 12)
 
 
 @pytest.fixture
@@ -45,7 +48,7 @@ def test_held_out_photos_are_never_calibration_photos(faces):
 
 
 def test_auto_measures_real_photos_once_then_reads_its_cache_beside_the_model(model, faces):
-    first = choose_engine(str(model), faces)
+    first = make_colorizer(str(model), engine="auto", photos=faces).selection
     assert not first.cached and first.cpu == cpu_signature()
     by_name = {(c.engine, c.precision): c for c in first.candidates}
     assert by_name[("torch", "fp32")].delta_ab == 0.0
@@ -57,17 +60,43 @@ def test_auto_measures_real_photos_once_then_reads_its_cache_beside_the_model(mo
     assert chosen.accepted and all(chosen.ms_per_image <= c.ms_per_image for c in first.candidates if c.accepted)
     cache = json.loads((model.parent / "ce.pt.engines.json").read_text())
     assert len(cache) == 1 and next(iter(cache.values()))["engine"] == first.engine
-    again = choose_engine(str(model), faces)
+    again = make_colorizer(str(model), engine="auto").selection  # no photos needed: the choice is cached
     assert again.cached and (again.engine, again.precision) == (first.engine, first.precision)
-    colder = choose_engine(str(model), faces, temperature=0.38)  # another decoding is another model
+    colder = make_colorizer(str(model), engine="auto", photos=faces, temperature=0.38).selection
     assert not colder.cached and len(json.loads((model.parent / "ce.pt.engines.json").read_text())) == 2
 
 
 def test_the_auto_colorizer_runs_what_was_chosen(model, faces):
-    colorizer = auto_colorizer(str(model), faces)
-    assert (colorizer.engine_name, colorizer.precision) == (colorizer.selection.engine, colorizer.selection.precision)
+    colorizer = make_colorizer(str(model), engine="auto", photos=faces)
+    assert (colorizer.engine, colorizer.precision) == (colorizer.selection.engine, colorizer.selection.precision)
     out = colorizer.colorize(faces[:2])
     assert [im.size for im in out] == [im.size for im in faces[:2]]
+
+
+def test_a_cached_choice_loads_its_prepared_model_and_colours_exactly_as_when_it_was_chosen(model, faces):
+    """The int8 network or the ONNX graph is kept with the choice: a later run neither measures nor
+    quantizes again, and its colours are those of the run that chose it."""
+    first = make_colorizer(str(model), engine="auto", photos=faces)
+    kept = sorted(p.name for p in (model.parent / "ce.pt.engines").iterdir())
+    expected = {("torch", "int8"): ["torch-int8.pt"], ("onnxruntime", "int8"): ["onnxruntime-T0.6-int8.onnx"],
+                ("onnxruntime", "fp32"): ["onnxruntime-T0.6.onnx"]}.get((first.engine, first.precision), [])
+    assert kept == expected  # the losers' prepared models are gone
+    lightness = network_lightness(faces, first.size)
+    again = make_colorizer(str(model), engine="auto")  # no photos: nothing to calibrate on, nothing needed
+    assert again.selection.cached
+    assert torch.equal(again.ab_from_lightness(lightness), first.ab_from_lightness(lightness))
+
+
+@pytest.mark.parametrize("precision", ["bf16"])
+def test_the_default_precision_is_the_reference_and_never_a_faster_one_outside_the_tolerance(model, faces, precision):
+    """Before, the default ran bfloat16 where the CPU has it, which engine auto's own check can reject."""
+    default = make_colorizer(str(model))
+    assert (default.engine, default.precision) == ("torch", "fp32")
+    done = subprocess.run([sys.executable, "-m", "colorcore", "colorize", "--model", str(model), "--input", str(FACES),
+                           "--output", str(model.parent / "out")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip().endswith("engine torch fp32"), done.stderr[-1000:]
+    asked = make_colorizer(str(model), precision=precision)
+    assert asked.precision == precision  # still there when asked for by name
 
 
 def test_colorize_with_engine_auto_says_what_ran_and_skips_unreadable_files(model, tmp_path):
@@ -83,9 +112,11 @@ def test_colorize_with_engine_auto_says_what_ran_and_skips_unreadable_files(mode
 
 def test_engine_auto_refuses_a_fixed_precision_and_an_unknown_engine_is_named(model, faces):
     with pytest.raises(ColorcoreError, match="engine auto chooses the precision too; drop --precision int8"):
-        auto_colorizer(str(model), faces, precision="int8")
+        make_colorizer(str(model), engine="auto", precision="int8", photos=faces)
     with pytest.raises(ColorcoreError, match="engine must be one of"):
-        load_colorizer(str(model), engine="openvino")
+        make_colorizer(str(model), engine="openvino")
+    with pytest.raises(ColorcoreError, match="engine auto needs photos to measure the engines on"):
+        make_colorizer(str(model), engine="auto")  # nothing cached yet for this copy of the model
     done = subprocess.run([sys.executable, "-m", "colorcore", "colorize", "--model", str(model), "--input", str(FACES),
                            "--output", "/tmp/unused", "--engine", "openvino"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 2 and "invalid choice: 'openvino' (choose from 'torch', 'onnxruntime', 'auto')" in done.stderr

@@ -15,7 +15,8 @@ from skimage import color
 from colorcore.__main__ import main
 from colorcore.color import rgb_to_lab
 from colorcore.data import load_rgb, to_tensor
-from colorcore.infer import colorize_path, load_colorizer
+from colorcore.factory import make_colorizer
+from colorcore.infer import colorize_path
 from colorcore.train import ProgressLog, TrainConfig, train
 
 from ..conftest import ROOT, TEST_PHOTOS, TRAIN_PHOTOS
@@ -37,7 +38,7 @@ def test_a_small_network_learns_real_faces_and_beats_gray(tmp_path, loss):
     result = train(small_config(TRAIN_PHOTOS, tmp_path / "run", loss=loss, max_steps=200, precision="auto"), progress=False)
     assert result.steps == 200
     assert mean_loss(result.history, first=False) < 0.8 * mean_loss(result.history, first=True)
-    colorizer = load_colorizer(str(tmp_path / "run" / "last.pt"), precision="fp32")
+    colorizer = make_colorizer(str(tmp_path / "run" / "last.pt"), precision="fp32")
     files = sorted(TRAIN_PHOTOS.rglob("*.jpg"))[:8]
     images = [load_rgb(f).resize((64, 64)) for f in files]
     truth = rgb_to_lab(torch.stack([to_tensor(im, None) for im in images]))[:, 1:]
@@ -177,7 +178,7 @@ def test_the_pipelined_command_writes_what_colorize_computes_with_each_photos_ow
         im = Image.open(photo).convert("RGB")
         im = [im.resize((256, 256)), im.resize((512, 384)), im.resize((120, 200)), im.convert("L")][i % 4]
         im.save(src / f"{i:02d}.png")
-    colorizer = load_colorizer(str(tmp_path / "run" / "last.pt"))
+    colorizer = make_colorizer(str(tmp_path / "run" / "last.pt"))
     colorize_path(colorizer, src, tmp_path / "out", batch_size=4, progress=False)
     sources = [Image.open(src / f"{i:02d}.png") for i in range(len(photos))]
     # The same batches as the command: on some CPUs a convolution's sums depend on the batch size.

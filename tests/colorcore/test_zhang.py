@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from colorcore.color import rgb_to_lab
 from colorcore.errors import ColorcoreError
-from colorcore.infer import load_colorizer
+from colorcore.factory import make_colorizer
 from colorcore.model import ColorizationNet, ModelConfig
 from colorcore.zhang import fetch_weights
 
@@ -63,13 +63,13 @@ def test_colorcore_gives_the_releases_ab_from_the_same_tensors(tmp_path):
     state = official_state_dict()
     path = tmp_path / "colorization_release_v2-9b330a0b.pth"
     torch.save(state, path)
-    colorizer = load_colorizer(f"zhang2016:{path}", device="cpu", precision="fp32")
+    colorizer = make_colorizer(f"zhang2016:{path}", device="cpu", precision="fp32")
     rgb = torch.rand(2, 3, 256, 256)
     ours = colorizer.ab(rgb)
     expected = reference_forward(state, rgb_to_lab(rgb)[:, :1])
     assert ours.shape == expected.shape == (2, 2, 256, 256)
     assert (ours - expected).abs().max().item() < 1e-4
-    assert colorizer.temperature == 1.0 and colorizer.bins.q == 313
+    assert colorizer.temperature == 1.0 and colorizer.network.bins.q == 313
 
 
 def test_bfloat16_inference_stays_close_to_fp32(tmp_path):
@@ -77,21 +77,21 @@ def test_bfloat16_inference_stays_close_to_fp32(tmp_path):
     path = tmp_path / "w.pth"
     torch.save(state, path)
     rgb = torch.rand(1, 3, 256, 256)
-    fp32 = load_colorizer(f"zhang2016:{path}", device="cpu", precision="fp32").ab(rgb)
-    bf16 = load_colorizer(f"zhang2016:{path}", device="cpu", precision="bf16").ab(rgb)
+    fp32 = make_colorizer(f"zhang2016:{path}", device="cpu", precision="fp32").ab(rgb)
+    bf16 = make_colorizer(f"zhang2016:{path}", device="cpu", precision="bf16").ab(rgb)
     assert torch.quantile((fp32 - bf16).abs().flatten(), 0.5).item() < 2.0
 
 
 def test_missing_weights_say_where_to_put_them(tmp_path):
     with pytest.raises(ColorcoreError, match="fetch-weights zhang2016"):
-        load_colorizer(f"zhang2016:{tmp_path / 'absent.pth'}")
+        make_colorizer(f"zhang2016:{tmp_path / 'absent.pth'}")
 
 
 def test_a_file_that_is_not_a_state_dict_is_refused(tmp_path):
     bad = tmp_path / "bad.pth"
     bad.write_bytes(b"not a zip")
     with pytest.raises(ColorcoreError, match="not a PyTorch state_dict"):
-        load_colorizer(f"zhang2016:{bad}")
+        make_colorizer(f"zhang2016:{bad}")
 
 
 def test_fetch_without_network_fails_with_a_clear_message(tmp_path):

@@ -267,7 +267,7 @@ def test_a_command_before_migrate_says_so_in_one_line(tmp_path):
 def test_a_model_system_is_colorized_with_the_engine_asked_for(system_folders, tmp_path):
     import shutil
 
-    from colorcore.infer import ENGINE_CHOICES
+    from colorcore.factory import ENGINE_CHOICES
     from colorstudy.management.commands.generate_pairs import ENGINES
     from colorstudy.models import System
 

@@ -18,7 +18,7 @@ DEFAULTS = {
     "min_viewport_width": None, "target_completes": None, "abandon_after_minutes": None,
     "practice_trials": 0, "engine": "torch", "design": "balanced",
 }
-# colorcore.infer.ENGINE_CHOICES, written out so that parsing this command never loads torch (tested).
+# colorcore.factory.ENGINE_CHOICES, written out so that parsing this command never loads torch (tested).
 ENGINES = ("torch", "onnxruntime", "auto")
 REQUIRED = ("study", "participants", "trials")
 
