@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.cpu import describe  # noqa: E402
 from bench.proccpu import snapshot, used  # noqa: E402
-from tests.simulated import Outcome, Session, run_participant  # noqa: E402
-from tests.stack import missing, start_stack  # noqa: E402
+from harness.simulated import Outcome, Session, run_participant  # noqa: E402
+from harness.stack import missing, start_stack  # noqa: E402
 
 
 def run_threads(worker, clients: int) -> float:

@@ -24,8 +24,8 @@ from bench.cpu import describe  # noqa: E402
 from evaluation.matrices import comparison_counts  # noqa: E402
 from evaluation.render import render  # noqa: E402
 from evaluation.report import build_report  # noqa: E402
-from tests.evaluation.pwcmp_octave import oracle  # noqa: E402
-from tests.synthetic_studies import multi_method_votes  # noqa: E402
+from harness import pwcmp as oracle  # noqa: E402
+from harness.synthetic import multi_method_votes  # noqa: E402
 
 
 def timed_report(votes, mixed: bool):

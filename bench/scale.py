@@ -48,7 +48,7 @@ def bench_generate(participants: int, trials: int) -> None:
     from django.core.management import call_command
 
     from colorstudy.generation import StudyOptions, SystemSpec, generate_study
-    from tests.conftest import make_system_folders
+    from harness.synthetic import make_system_folders
 
     call_command("migrate", verbosity=0)
     lfw = ROOT.parent / "shared" / "data" / "lfw-deepfunneled"
@@ -56,10 +56,7 @@ def bench_generate(participants: int, trials: int) -> None:
     for f in sorted(lfw.rglob("*.jpg"))[::150][: trials + 10]:
         (photos / f.parent.name).mkdir(parents=True, exist_ok=True)
         shutil.copy(f, photos / f.parent.name / f.name)
-    import tests.conftest as conf
-
-    conf.TEST_PHOTOS = photos
-    folders = make_system_folders(data / "systems")
+    folders = make_system_folders(data / "systems", source=photos)
     opts = StudyOptions(slug="scale", systems=[SystemSpec("a", str(folders["muted"])), SystemSpec("b", str(folders["vivid"]))],
                         participants=participants, trials=trials, seed=1)
     start = time.perf_counter()

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageEnhance
+
+from harness.synthetic import make_system_folders
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -31,23 +31,6 @@ def _fresh_rate_limits():
     from django.core.cache import cache
 
     cache.clear()
-
-
-def make_system_folders(root: Path, n_images: int | None = None) -> dict[str, Path]:
-    """Two real 'systems' from real photos: one muted, one oversaturated, same relative names."""
-    photos = sorted(TEST_PHOTOS.rglob("*.jpg"))[:n_images]
-    folders = {"muted": root / "muted", "vivid": root / "vivid", "truth": root / "truth"}
-    for photo in photos:
-        rel = photo.relative_to(TEST_PHOTOS).with_suffix(".png")
-        im = Image.open(photo).convert("RGB")
-        for name, factor in (("muted", 0.4), ("vivid", 1.8)):
-            out = folders[name] / rel
-            out.parent.mkdir(parents=True, exist_ok=True)
-            ImageEnhance.Color(im).enhance(factor).save(out)
-        out = folders["truth"] / rel.with_suffix(".jpg")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(photo, out)
-    return folders
 
 
 @pytest.fixture

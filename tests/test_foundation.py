@@ -27,6 +27,69 @@ def test_dependencies_point_one_way():
     assert not imports_of("evaluation") & {"django", "torch", "colorstudy", "colorcore"}
 
 
+PACKAGES = ("colorcore", "colorstudy", "evaluation", "bench", "harness")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the project's modules it imports anywhere in its code (functions too), relative
+    imports resolved; a name imported from a package counts as its submodule when there is one."""
+    modules = {module_name(p): p for package in PACKAGES for p in (ROOT / package).rglob("*.py")
+               if "migrations" not in p.parts}
+    graph = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(anchor + ([base] if base else []))
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
+            else:
+                continue
+            edges.update(t for t in targets if t in modules and t != name)
+        graph[name] = edges
+    return graph
+
+
+def test_no_module_of_the_project_imports_itself_round_a_circle():
+    graph = import_graph()
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                raise AssertionError("import circle: " + " -> ".join(trail[trail.index(nxt):] + [nxt]))
+            if nxt not in state:
+                visit(nxt, trail + [nxt])
+        state[node] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+
+
+def test_the_circle_check_finds_a_circle_when_there_is_one():
+    graph = import_graph()
+    assert "colorcore.factory" in graph["colorcore.infer"]  # the graph sees imports inside functions too
+    assert "colorcore.selection" in graph["colorcore.factory"]
+
+
+def test_benchmarks_never_import_the_tests_and_the_packages_never_import_the_harness():
+    assert "tests" not in imports_of("bench") | imports_of("harness")
+    for package in ("colorcore", "colorstudy", "evaluation"):
+        assert not imports_of(package) & {"harness", "tests", "bench"}
+
+
 def test_the_analyses_know_nothing_of_their_rendering():
     tree = ast.parse((ROOT / "evaluation" / "report.py").read_text())
     relative = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1}

@@ -60,7 +60,7 @@ def vote(port: int, slug: str, people: int) -> None:
     """Wait for the server, then have ``people`` simulated participants vote through the study."""
     import time
 
-    from .simulated import Outcome, run_participant
+    from harness.simulated import Outcome, run_participant
 
     for _ in range(300):
         try:

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 import io
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 
-from colorstudy.models import Study
+from colorstudy.models import Participant, Study
 
 
 def make_study(
@@ -48,3 +50,23 @@ def at_once(target: Callable[[], None], n: int) -> list[Exception]:
     for t in threads:
         t.join()
     return errors
+
+
+def start(client: Client, study: Study, query: str = "") -> Participant:
+    page = client.get(f"/study/{study.slug}/{query}")
+    assert page.status_code == 200 and b"agree" in page.content
+    response = client.post(f"/study/{study.slug}/{query}", {"consent": "on"})
+    assert response.status_code == 302
+    token = response["Location"].strip("/").split("/")[-1]
+    return Participant.objects.get(token=token)
+
+
+def current_position(client: Client, participant: Participant) -> int:
+    page = client.get(f"/p/{participant.token}/")
+    match = re.search(rb'name="position" value="(\d+)"', page.content)
+    return int(match.group(1)) if match else 0
+
+
+def vote(client: Client, participant: Participant, position: int, side: str, **extra):
+    data = {"position": position, "side": side, "response_ms": 700, **extra}
+    return client.post(f"/p/{participant.token}/vote/", data)

@@ -19,8 +19,7 @@ from colorstudy.adaptive import reproduce_list
 from colorstudy.models import Participant, Study, Trial
 
 from ..conftest import TEST_PHOTOS
-from .helpers import at_once
-from .test_participant_flow import current_position, start
+from .helpers import at_once, current_position, start
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from colorcore import zhang
 from colorstudy.models import Participant, Study, System, Trial, Vote
 
 from ..colorcore.test_zhang import official_state_dict
-from .test_participant_flow import start, vote
+from .helpers import start, vote
 
 pytestmark = pytest.mark.django_db
 

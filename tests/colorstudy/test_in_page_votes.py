@@ -9,8 +9,7 @@ from django.utils import timezone
 
 from colorstudy.models import Participant, System, Trial, Vote
 
-from .helpers import make_study
-from .test_participant_flow import current_position, start
+from .helpers import current_position, make_study, start
 
 pytestmark = pytest.mark.django_db
 

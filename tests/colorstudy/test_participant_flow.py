@@ -10,7 +10,7 @@ from django.test import Client
 
 from colorstudy.models import Participant, Study, Vote
 
-from .helpers import make_study
+from .helpers import current_position, make_study, start, vote
 
 pytestmark = pytest.mark.django_db
 
@@ -18,26 +18,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def study(system_folders) -> Study:
     return make_study(system_folders, participants=3, trials=5)
-
-
-def start(client: Client, study: Study, query: str = "") -> Participant:
-    page = client.get(f"/study/{study.slug}/{query}")
-    assert page.status_code == 200 and b"agree" in page.content
-    response = client.post(f"/study/{study.slug}/{query}", {"consent": "on"})
-    assert response.status_code == 302
-    token = response["Location"].strip("/").split("/")[-1]
-    return Participant.objects.get(token=token)
-
-
-def current_position(client: Client, participant: Participant) -> int:
-    page = client.get(f"/p/{participant.token}/")
-    match = re.search(rb'name="position" value="(\d+)"', page.content)
-    return int(match.group(1)) if match else 0
-
-
-def vote(client: Client, participant: Participant, position: int, side: str, **extra):
-    data = {"position": position, "side": side, "response_ms": 700, **extra}
-    return client.post(f"/p/{participant.token}/vote/", data)
 
 
 def test_a_participant_walks_through_consent_trials_and_completion(study):

@@ -10,8 +10,7 @@ from django.test import Client
 
 from colorstudy.models import Participant, Trial
 
-from .helpers import make_study
-from .test_participant_flow import start, vote
+from .helpers import make_study, start, vote
 
 pytestmark = pytest.mark.django_db
 

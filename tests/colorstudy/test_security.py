@@ -8,8 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client, override_settings
 
-from .helpers import make_study
-from .test_participant_flow import start
+from .helpers import make_study, start
 
 pytestmark = pytest.mark.django_db
 

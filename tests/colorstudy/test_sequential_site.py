@@ -13,8 +13,7 @@ from django.test import Client
 from colorstudy.models import Look, Participant, Trial
 from colorstudy.sequential import take_due_looks
 
-from .helpers import at_once, make_study
-from .test_participant_flow import current_position, start, vote
+from .helpers import at_once, current_position, make_study, start, vote
 
 pytestmark = pytest.mark.django_db
 

@@ -14,9 +14,11 @@ import urllib.request
 
 import pytest
 
-from ..conftest import ROOT, make_system_folders
-from ..simulated import Outcome, run_participant
-from ..stack import free_port, wait_for_port
+from harness.simulated import Outcome, run_participant
+from harness.stack import free_port, wait_for_port
+from harness.synthetic import make_system_folders
+
+from ..conftest import ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -19,8 +19,9 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from ..simulated import CSRF, Outcome, Session, run_participant
-from ..stack import missing, start_stack
+from harness.simulated import CSRF, Outcome, Session, run_participant
+from harness.stack import missing, start_stack
+
 from .conftest import chromium
 from .test_participant_browser import wait_for_trial
 

@@ -14,9 +14,10 @@ from scipy.stats import kendalltau
 from evaluation.jod import _Problem, jod_scale, observer_screening, scale_matrix
 from evaluation.matrices import comparison_counts
 from evaluation.ranking import PRIOR_PRECISION, bradley_terry, fit_strengths, maximum_exists
+from harness import pwcmp as oracle
+from harness.synthetic import multi_method_votes
 
-from ..synthetic_studies import multi_method_votes
-from .pwcmp_octave import cases, oracle
+from .pwcmp_octave import cases
 
 EXPECTED = json.loads(cases.EXPECTED.read_text())
 needs_octave = pytest.mark.skipif(not oracle.available(), reason="Octave or ../shared/anchors/pwcmp is missing")

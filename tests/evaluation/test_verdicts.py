@@ -87,7 +87,7 @@ def test_the_significance_matrix_reads_in_the_direction_of_the_winner():
 
 
 def test_with_many_systems_the_text_leads_with_the_ranking_and_leaves_the_tables_to_the_detail():
-    from ..synthetic_studies import multi_method_votes
+    from harness.synthetic import multi_method_votes
 
     votes, _ = multi_method_votes(n_systems=9, n_pairs=14, n_participants=6, n_images=3, n_votes=1400, seed=4)
     report = build_report(votes, mixed=False, n_boot=20)

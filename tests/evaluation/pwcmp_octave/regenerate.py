@@ -13,7 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from tests.evaluation.pwcmp_octave import cases, oracle  # noqa: E402
+from harness import pwcmp as oracle
+from tests.evaluation.pwcmp_octave import cases  # noqa: E402
 
 
 def main() -> None:

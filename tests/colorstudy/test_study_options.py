@@ -12,8 +12,7 @@ from django.test import Client
 
 from colorstudy.models import Study, Vote
 
-from .helpers import make_study
-from .test_participant_flow import start, vote
+from .helpers import make_study, start, vote
 
 pytestmark = pytest.mark.django_db
 
@@ -113,7 +112,7 @@ def test_out_of_range_exposure_is_refused(system_folders):
 def test_turing_mode_pairs_each_system_with_the_real_photo_and_reports_fooling_rates(system_folders, tmp_path):
     from colorstudy.models import Trial
 
-    from .test_participant_flow import start as start_session
+    from .helpers import start as start_session
 
     study = make_study(system_folders, participants=2, trials=6, turing=True, ground_truth=system_folders["truth"],
                        question="Which photo is real?")

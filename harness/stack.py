@@ -186,7 +186,7 @@ def start_stack(*, participants: int, trials: int, stimuli: str = "files", worke
         redis.Redis.from_url(REDIS_URL).flushdb()  # this run's counters only
         stack.manage("migrate", "--noinput", "-v0")
         stack.manage("collectstatic", "--noinput", "-v0")
-        from tests.conftest import make_system_folders
+        from harness.synthetic import make_system_folders
 
         folders = make_system_folders(root / "systems", n_images=trials)
         stack.manage("generate_pairs", "--study", slug, "--system", f"muted={folders['muted']}", "--system",

@@ -1,9 +1,16 @@
-"""Synthetic pairwise studies with a known truth, for the evaluation tests and benchmarks."""
+"""Synthetic studies with a known truth, for the tests and benchmarks: vote tables of many systems,
+and system folders made from the shipped photos."""
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from PIL import Image, ImageEnhance
 from scipy.special import ndtr
+
+TEST_PHOTOS = Path(__file__).resolve().parent.parent / "fixtures" / "lfw-test-sample"
 
 SIGMA = 1.4826  # 1 JOD = 75% preference
 
@@ -45,3 +52,20 @@ def multi_method_votes(
         "is_catch": False,
     })
     return votes, dict(zip(names, truth - truth.mean(), strict=True))
+
+
+def make_system_folders(root: Path, n_images: int | None = None, source: Path = TEST_PHOTOS) -> dict[str, Path]:
+    """Two real 'systems' from real photos: one muted, one oversaturated, same relative names."""
+    photos = sorted(source.rglob("*.jpg"))[:n_images]
+    folders = {"muted": root / "muted", "vivid": root / "vivid", "truth": root / "truth"}
+    for photo in photos:
+        rel = photo.relative_to(source).with_suffix(".png")
+        im = Image.open(photo).convert("RGB")
+        for name, factor in (("muted", 0.4), ("vivid", 1.8)):
+            out = folders[name] / rel
+            out.parent.mkdir(parents=True, exist_ok=True)
+            ImageEnhance.Color(im).enhance(factor).save(out)
+        out = folders["truth"] / rel.with_suffix(".jpg")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(photo, out)
+    return folders

@@ -1,3 +1,4 @@
+"""Trial lists: seeded, balanced, blinded (colorstudy.design, no ORM)."""
 from __future__ import annotations
 
 import itertools

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ...conftest import SHARED
-
 HERE = Path(__file__).resolve().parent
-PWCMP = Path(os.environ.get("PWCMP_DIR", SHARED / "anchors" / "pwcmp"))
+ROOT = HERE.parent.parent
+PWCMP = Path(os.environ.get("PWCMP_DIR", Path(os.environ.get("COLORSTUDY_SHARED", ROOT.parent / "shared")) / "anchors" / "pwcmp"))
 
 
 def available() -> bool:
