@@ -60,6 +60,14 @@ def design(a_left):
     return np.column_stack([np.ones(len(a_left))] + ([a_left - a_left.mean()] if np.ptp(a_left) > 0 else []))
 
 
+def satterthwaite(variance, sds, sizes):
+    """Degrees of freedom of the intercept's variance as the sum of each factor's share (sd^2 / its
+    groups, with groups - 1 df) and the votes' binomial rest (many df)."""
+    parts = [sd**2 / n for sd, n in zip(sds, sizes, strict=True)]
+    rest = max(variance - sum(parts), 0.0)
+    return (sum(parts) + rest) ** 2 / sum(p**2 / (n - 1) for p, n in zip(parts, sizes, strict=True))
+
+
 def candidate(name, y, a_left, person, image):
     """(p-value, ran to a bound) of one candidate on one pair; (nan, True) when it gives no test."""
     if y.min() == y.max() or len(np.unique(person)) < 2:
@@ -86,6 +94,9 @@ def candidate(name, y, a_left, person, image):
     if name.endswith("-tm"):  # ... with the participants' or the images' degrees of freedom, the fewer
         groups = min(len(np.unique(person)), len(np.unique(image)) if len(codes) == 2 else len(person))
         return float(2 * stats.t.sf(z, groups - 1)), fit.at_bound
+    if name.endswith("-ts"):  # ... Welch-Satterthwaite over the two factors' shares of the variance
+        sizes = [len(np.unique(c)) for c in codes]
+        return float(2 * stats.t.sf(z, satterthwaite(variance, fit.sd, sizes))), fit.at_bound
     return float(2 * stats.norm.sf(z)), fit.at_bound
 
 

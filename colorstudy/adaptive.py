@@ -47,12 +47,12 @@ def scheduled_specs(study: Study, participant: Participant, wins: np.ndarray, sy
     """The participant's trials for these votes: the scheduler's pairs, then the fixed designs' rules."""
     names = [s.name for s in systems]
     pairs = [(names[i], names[j]) for i, j in schedule(wins, study.trials_per_participant)]
-    practice = list(study.config.get("practice_images", []))
+    practice = list(study.settings.practice_images)
     images = list(study.images.exclude(name__in=practice).order_by("name").values_list("name", flat=True))
     catch_pool = list(Stimulus.objects.filter(system__study=study, system__role=System.Role.FOIL)
                       .order_by("image__name").values_list("image__name", flat=True))
     specs = design.adaptive_list(images, pairs, participant.slot, study.seed, catch_pool,
-                                 int(study.config.get("catch_trials", 0)))
+                                 study.settings.catch_trials)
     if practice:
         specs = design.practice_trials(participant.slot, practice, names, study.seed) + specs
     return specs

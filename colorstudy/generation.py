@@ -9,7 +9,7 @@ import logging
 import random
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from django.conf import settings
@@ -19,6 +19,7 @@ from django.utils.text import slugify
 
 from . import design, stimuli
 from .models import Participant, SourceImage, Stimulus, Study, System, Trial, Vote
+from .studysettings import StudySettings
 
 logger = logging.getLogger(__name__)
 
@@ -49,36 +50,30 @@ class SystemSpec:
 
 @dataclass
 class StudyOptions:
+    """What ``generate_study`` is asked for: the study's columns, its design settings
+    (:class:`colorstudy.studysettings.StudySettings`) and how to build it."""
+
     slug: str
     systems: list[SystemSpec]
     participants: int
     trials: int
+    settings: StudySettings = field(default_factory=StudySettings)
     seed: int = 0
     catch_rate: float = 0.0
     catch_max_fail_rate: float = 0.5
     ground_truth: Path | None = None
     images: Path | None = None  # source photos for systems given as models
-    engine: str = "torch"  # how those are colorized: torch, onnxruntime or auto (colorcore.infer)
+    engine: str = "torch"  # how those are colorized: torch, onnxruntime or auto (colorcore.factory)
     title: str = ""
     question: str = "Which of these two images looks more realistic?"
     instructions: str = ""
     completion_url: str = ""
-    size: int = 256
     draft: bool = False
     strict: bool = False  # stop at the first bad image instead of skipping it
     add_participants: bool = False
     replace: bool = False
-    turing: bool = False  # each trial: one system against the real photo (--ground-truth)
-    exposure_ms: int | None = None  # exposure-limited trials: the pair is hidden after this long
-    break_every: int | None = None  # a pause screen every this many trials
-    min_viewport_width: int | None = None  # narrower browser windows are turned away at consent
-    target_completes: int | None = None  # the open link closes after this many finished participants
-    abandon_after_minutes: int | None = None  # unfinished lists idle this long go to newcomers
-    practice_trials: int = 0  # shown first with feedback, on images kept out of the study
     # A group-sequential plan: {"looks": 5, "spending": "obf", ...} (the options of sequential_plan)
     sequential: dict | None = None
-    design: str = "balanced"  # or "adaptive": each list chosen at consent from the votes so far (colorstudy.adaptive)
-    config: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -110,7 +105,7 @@ def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.
     existing = Study.objects.filter(slug=opts.slug).first()
     if existing is not None:
         if opts.add_participants:
-            if existing.sequential_plan:
+            if existing.settings.sequential:
                 raise GenerationError(f"study {opts.slug!r} has a sequential plan: its participants are fixed with it")
             return _add_participants(existing, opts)
         has_votes = Vote.objects.filter(trial__participant__study=existing).exists()
@@ -126,21 +121,15 @@ def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.
         raise GenerationError(f"--add-participants: there is no study {opts.slug!r}")
     if opts.participants < 1 or opts.trials < 1:
         raise GenerationError("--participants and --trials must be at least 1")
-    if opts.exposure_ms is not None and not 50 <= opts.exposure_ms <= 60_000:
-        raise GenerationError(f"exposure must be between 50 and 60000 ms, got {opts.exposure_ms}")
-    if opts.break_every is not None and opts.break_every < 1:
-        raise GenerationError(f"breaks must come every 1 or more trials, got {opts.break_every}")
     names = [s.name for s in opts.systems]
-    if len(set(names)) != len(names) or len(names) < (1 if opts.turing else 2):
+    if len(set(names)) != len(names) or len(names) < (1 if opts.settings.turing else 2):
         raise GenerationError(
-            f"give {'one or more systems' if opts.turing else 'at least two systems'} with distinct names, got {names}"
+            f"give {'one or more systems' if opts.settings.turing else 'at least two systems'} with distinct names, got {names}"
         )
-    if opts.design not in DESIGNS:
-        raise GenerationError(f"design must be one of {', '.join(DESIGNS)}, got {opts.design!r}")
-    if opts.design == "adaptive" and (opts.turing or len(names) < 3):
+    if opts.settings.design == "adaptive" and (opts.settings.turing or len(names) < 3):
         raise GenerationError(f"the adaptive design chooses among the pairs of three or more systems, got {names}"
-                              + (" in a Turing study" if opts.turing else ""))
-    if opts.turing and not opts.ground_truth:
+                              + (" in a Turing study" if opts.settings.turing else ""))
+    if opts.settings.turing and not opts.ground_truth:
         raise GenerationError("Turing mode needs the real photos: --ground-truth DIR")
 
     with tempfile.TemporaryDirectory(prefix="colorstudy-") as scratch:
@@ -150,20 +139,20 @@ def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.
             if not files:
                 raise GenerationError(f"system {name!r}: no images in {folders[name]}")
         truth = stimuli.list_images(opts.ground_truth) if opts.ground_truth else {}
-        common = sorted(set.intersection(*(set(v) for v in listing.values()), *([set(truth)] if opts.turing else [])))
+        common = sorted(set.intersection(*(set(v) for v in listing.values()), *([set(truth)] if opts.settings.turing else [])))
         if not common:
-            shown = {**listing, **({"the real photos": truth} if opts.turing else {})}
+            shown = {**listing, **({"the real photos": truth} if opts.settings.turing else {})}
             examples = "; ".join(f"{name}: {', '.join(sorted(files)[:3])}" + (", ..." if len(files) > 3 else "")
                                  for name, files in shown.items())
             raise GenerationError("no image name is common to every system's folder"
-                                  + (" and the real photos" if opts.turing else "")
+                                  + (" and the real photos" if opts.settings.turing else "")
                                   + f" (images are matched by their path inside each folder; for example {examples})")
         n_catch = design.catch_trials_per_participant(opts.trials, opts.catch_rate) if opts.catch_rate else 0
         if n_catch and not truth:
             raise GenerationError("catch trials need --ground-truth DIR with the real photos")
         for note in unmatched_names(listing, common):
             progress(note)
-        if truth and (n_catch or opts.practice_trials or opts.turing):
+        if truth and (n_catch or opts.settings.practice_trials or opts.settings.turing):
             problem = ground_truth_mismatch(common, truth)
             if problem and not set(common) & set(truth):
                 raise GenerationError(problem)
@@ -184,56 +173,42 @@ def generate_study(opts: StudyOptions, progress: Callable[[str], None] = logger.
                 catch_rate=opts.catch_rate,
                 catch_max_fail_rate=opts.catch_max_fail_rate,
                 completion_url=opts.completion_url,
-                config={
-                    **opts.config,
-                    "size": opts.size,
-                    "catch_trials": n_catch,
-                    "exposure_ms": opts.exposure_ms,
-                    "break_every": opts.break_every,
-                    "min_viewport_width": opts.min_viewport_width,
+                config=replace(
+                    opts.settings, catch_trials=n_catch, participants=opts.participants, seed=opts.seed,
+                    systems={s.name: s.location for s in opts.systems}, sequential=plan.to_dict() if plan else None,
                     # A sequential study ends at its plan's maximum of completed participants.
-                    "target_completes": opts.target_completes or (plan.participants if plan else None),
-                    "sequential": plan.to_dict() if plan else None,
-                    "abandon_after_minutes": opts.abandon_after_minutes,
-                    "practice_trials": opts.practice_trials,
-                    "systems": {s.name: s.location for s in opts.systems},
-                    "participants": opts.participants,
-                    "seed": opts.seed,
-                    "turing": opts.turing,
-                    "design": opts.design,
-                },
+                    target_completes=opts.settings.target_completes or (plan.participants if plan else None),
+                ).to_config(),
             )
             systems = {
                 s.name: System.objects.create(study=study, name=s.name, source=s.location) for s in opts.systems
             }
-            if opts.practice_trials and not truth:
+            if opts.settings.practice_trials and not truth:
                 raise GenerationError("practice trials show the real photo: give --ground-truth DIR")
             real = (
                 System.objects.create(study=study, name=design.GROUND_TRUTH, role=System.Role.GROUND_TRUTH)
-                if n_catch or opts.turing or opts.practice_trials
+                if n_catch or opts.settings.turing or opts.settings.practice_trials
                 else None
             )
             foil = System.objects.create(study=study, name=design.FOIL, role=System.Role.FOIL) if n_catch else None
             used, catch_pool, skipped = _store_stimuli(study, systems, listing, common, truth, real, foil, opts)
             practice = _reserve_practice(used, truth, opts)
             used = [im for im in used if im.name not in practice]
-            study.config = {**study.config, "practice_images": practice}
+            study.store_settings(replace(study.settings, practice_images=tuple(practice)))
             study.save(update_fields=["config"])
             if opts.trials > len(used):
                 raise GenerationError(
                     f"{opts.trials} trials per participant need {opts.trials} distinct images; "
                     f"only {len(used)} usable images are common to every system"
                 )
-            if opts.design == "adaptive":
+            if opts.settings.design == "adaptive":
                 created = _empty_lists(study, 0, opts.participants)
             else:
                 created = _create_participants(
-                    study, used, names, catch_pool, n_catch, first_slot=0, count=opts.participants, turing=opts.turing
+                    study, used, names, catch_pool, n_catch, first_slot=0, count=opts.participants, turing=opts.settings.turing
                 )
     return GenerationResult(study, created, len(used), skipped)
 
-
-DESIGNS = ("balanced", "adaptive")
 
 
 def _empty_lists(study: Study, first_slot: int, count: int) -> list[Participant]:
@@ -255,7 +230,7 @@ def sequential_plan(opts: StudyOptions):
     if unknown:
         raise GenerationError(f"unknown sequential setting {sorted(unknown)[0]!r}; known: {', '.join(SEQUENTIAL_KEYS)}")
     compared = [s for s in opts.systems]
-    if opts.turing or len(compared) != 2:
+    if opts.settings.turing or len(compared) != 2:
         raise GenerationError("a sequential plan compares exactly two systems (not a Turing study)")
     looks = spec.pop("looks", 5)
     if isinstance(looks, str):
@@ -353,7 +328,7 @@ def _store_stimuli(
             skipped.append(str(exc))
             continue
         first = next(iter(decoded.values()))
-        size = stimuli.target_size(first.width, first.height, opts.size)
+        size = stimuli.target_size(first.width, first.height, opts.settings.size)
         image = SourceImage.objects.create(study=study, name=name)
         renderings = {systems[n]: im for n, im in decoded.items()}
         if real is not None:
@@ -370,15 +345,15 @@ def _store_stimuli(
 
 def _reserve_practice(used: list[SourceImage], truth: dict[str, Path], opts: StudyOptions) -> list[str]:
     """Images kept for practice trials only: seeded, among those with a real photo."""
-    if not opts.practice_trials:
+    if not opts.settings.practice_trials:
         return []
     candidates = sorted(im.name for im in used if im.name in truth)
-    if len(candidates) - opts.practice_trials < opts.trials:
+    if len(candidates) - opts.settings.practice_trials < opts.trials:
         raise GenerationError(
-            f"{opts.practice_trials} practice images and {opts.trials} trials need {opts.practice_trials + opts.trials} "
+            f"{opts.settings.practice_trials} practice images and {opts.trials} trials need {opts.settings.practice_trials + opts.trials} "
             f"images with a real photo; {len(candidates)} are available"
         )
-    return sorted(random.Random(opts.seed).sample(candidates, opts.practice_trials))
+    return sorted(random.Random(opts.seed).sample(candidates, opts.settings.practice_trials))
 
 
 def _write_stimulus(media: Path, system: System, image: SourceImage, encoded: stimuli.Encoded) -> Stimulus:
@@ -398,7 +373,7 @@ def _create_participants(
     count: int,
     turing: bool = False,
 ) -> list[Participant]:
-    practice = list(study.config.get("practice_images", []))
+    practice = list(study.settings.practice_images)
     lists = design.build_design(
         [im.name for im in images],
         system_names,
@@ -464,17 +439,17 @@ def _add_participants(study: Study, opts: StudyOptions) -> GenerationResult:
     given = [s.name for s in opts.systems]
     if given and sorted(given) != sorted(compared):
         raise GenerationError(f"--add-participants must name the study's systems {compared}, got {given}")
-    practice = set(study.config.get("practice_images", []))
+    practice = set(study.settings.practice_images)
     images = [im for im in study.images.filter(stimuli__system__name=compared[0]).order_by("pk") if im.name not in practice]
     catch_pool = list(
         study.images.filter(stimuli__system__role=System.Role.FOIL).order_by("pk").values_list("name", flat=True)
     )
-    n_catch = int(study.config.get("catch_trials", 0))
+    n_catch = study.settings.catch_trials
     with transaction.atomic():
         last = study.participants.order_by("-slot").values_list("slot", flat=True).first()
         first_slot = 0 if last is None else last + 1
-        if study.adaptive:
+        if study.settings.adaptive:
             return GenerationResult(study, _empty_lists(study, first_slot, opts.participants), len(images), [])
         created = _create_participants(study, images, compared, catch_pool, n_catch, first_slot, opts.participants,
-                                       turing=bool(study.config.get("turing")))
+                                       turing=study.settings.turing)
     return GenerationResult(study, created, len(images), [])

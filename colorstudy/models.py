@@ -1,10 +1,13 @@
 """The study's data. Constraints make the wrong states impossible, not merely unlikely."""
 from __future__ import annotations
 
+import functools
 import secrets
 
 from django.db import models
 from django.db.models import Q
+
+from .studysettings import StudySettings
 
 
 def new_token() -> str:
@@ -58,53 +61,23 @@ class Study(models.Model):
     def staff_title(self) -> str:
         return self.title or self.slug
 
-    def _config_int(self, key: str) -> int | None:
-        """A positive whole-number design setting from the stored configuration, or None when unset."""
-        value = self.config.get(key)
-        return int(value) if value else None
+    @functools.cached_property
+    def settings(self) -> StudySettings:
+        """The design settings stored with the study (colorstudy.studysettings), read back as one object."""
+        return StudySettings.from_config(self.config)
 
-    @property
-    def exposure_ms(self) -> int | None:
-        """Exposure-limited trials show the pair this long, then hide it until the choice."""
-        return self._config_int("exposure_ms")
+    def refresh_from_db(self, *args, **kwargs) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        self.__dict__.pop("settings", None)
 
-    @property
-    def min_viewport_width(self) -> int | None:
-        """Participants whose browser window is narrower are turned away at consent."""
-        return self._config_int("min_viewport_width")
-
-    @property
-    def target_completes(self) -> int | None:
-        """The open link closes once this many participants have finished."""
-        return self._config_int("target_completes")
-
-    @property
-    def abandon_after_minutes(self) -> int | None:
-        """An unfinished list untouched this long is offered to the next newcomer."""
-        return self._config_int("abandon_after_minutes")
-
-    @property
-    def practice_trials(self) -> int:
-        return int(self.config.get("practice_trials") or 0)
-
-    @property
-    def break_every(self) -> int | None:
-        """A pause screen after every this many trials."""
-        return self._config_int("break_every")
+    def store_settings(self, settings: StudySettings) -> None:
+        """Keep ``settings`` as the study's (saved by the caller)."""
+        self.config = settings.to_config()
+        self.__dict__.pop("settings", None)
 
     def compared_systems(self) -> list[System]:
         """The compared systems in the order they were given (the first is a pair's ``a``)."""
         return list(self.systems.filter(role=System.Role.COMPARED).order_by("pk"))
-
-    @property
-    def adaptive(self) -> bool:
-        """Lists chosen at consent from the votes so far (evaluation.adaptive), not at generation."""
-        return self.config.get("design") == "adaptive"
-
-    @property
-    def sequential_plan(self) -> dict | None:
-        """The group-sequential plan fixed at generation (evaluation.sequential.SequentialPlan.to_dict), or None."""
-        return self.config.get("sequential") or None
 
 
 class System(models.Model):

@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 
 def plan_of(study: Study) -> SequentialPlan | None:
-    data = study.sequential_plan
+    data = study.settings.sequential
     return SequentialPlan.from_dict(data) if data else None
 
 

@@ -50,7 +50,7 @@ class Screen:
 
     def refusal(self, study: Study) -> str | None:
         """Why this screen cannot take part in ``study``, or None."""
-        minimum = study.min_viewport_width
+        minimum = study.settings.min_viewport_width
         if not minimum:
             return None
         if self.width is None:
@@ -110,7 +110,7 @@ def assign_participant(study: Study, external: ExternalIds, user_agent: str = ""
                 .order_by("slot")
                 .first()
             )
-            if free is None and study.abandon_after_minutes:
+            if free is None and study.settings.abandon_after_minutes:
                 free = _take_over_abandoned(study, now)
             if free is None:
                 return None
@@ -134,7 +134,7 @@ def assign_participant(study: Study, external: ExternalIds, user_agent: str = ""
                     "user_agent",
                 ]
             )
-            if study.adaptive:  # the list is chosen now, from the votes so far, with this row held
+            if study.settings.adaptive:  # the list is chosen now, from the votes so far, with this row held
                 from .adaptive import choose_list
 
                 free.study = study
@@ -157,7 +157,7 @@ def give_consent(participant: Participant, user_agent: str = "", screen: Screen 
             consented_at=now, assigned_at=participant.assigned_at or now, user_agent=clean_text(user_agent, 500),
             viewport_width=screen.width, viewport_height=screen.height, device_class=screen.device_class,
         )
-        if updated and participant.study.adaptive:
+        if updated and participant.study.settings.adaptive:
             from .adaptive import choose_list
 
             choose_list(participant)
@@ -264,7 +264,7 @@ def current_trial(participant: Participant) -> ShownTrial | None:
 
 def total_trials(study: Study) -> int:
     """Trials in every participant's list: the regular ones and the catch trials."""
-    return study.trials_per_participant + int(study.config.get("catch_trials", 0))
+    return study.trials_per_participant + study.settings.catch_trials
 
 
 def trials_of(participant: Participant) -> int:
@@ -275,10 +275,10 @@ def trials_of(participant: Participant) -> int:
 def quota_reached(study: Study) -> bool:
     """Newcomers are turned away: the target of finished participants is reached, or a look of the
     sequential plan stopped the study (the same message: the result must not reach participants)."""
-    target = study.target_completes
+    target = study.settings.target_completes
     if target and study.participants.filter(finished_at__isnull=False).count() >= target:
         return True
-    if study.sequential_plan:
+    if study.settings.sequential:
         from .sequential import stopping_look
 
         return stopping_look(study) is not None
@@ -292,9 +292,9 @@ def closed_to_newcomers(study: Study) -> bool:
         return True
     if study.participants.filter(assigned_at__isnull=True).exists():
         return False
-    if not study.abandon_after_minutes:
+    if not study.settings.abandon_after_minutes:
         return True
-    cutoff = timezone.now() - timedelta(minutes=study.abandon_after_minutes)
+    cutoff = timezone.now() - timedelta(minutes=study.settings.abandon_after_minutes)
     return not (study.participants.filter(assigned_at__isnull=False, finished_at__isnull=True, abandoned_at__isnull=True)
                 .annotate(last_seen=Coalesce(Max("trials__vote__created_at"), "assigned_at"))
                 .filter(last_seen__lt=cutoff).exists())
@@ -306,7 +306,7 @@ def _take_over_abandoned(study: Study, now) -> Participant | None:
     The votes already cast stay with the first participant, who counts as incomplete. Runs
     inside the caller's transaction.
     """
-    cutoff = now - timedelta(minutes=study.abandon_after_minutes)
+    cutoff = now - timedelta(minutes=study.settings.abandon_after_minutes)
     idle = (
         study.participants.filter(assigned_at__isnull=False, finished_at__isnull=True, abandoned_at__isnull=True)
         .annotate(last_seen=Coalesce(Max("trials__vote__created_at"), "assigned_at"))
@@ -335,13 +335,13 @@ def _take_over_abandoned(study: Study, now) -> Participant | None:
 
 def break_due(participant: Participant, answered: int) -> bool:
     """Whether a pause screen comes before the next trial (after every ``break_every`` answers)."""
-    every = participant.study.break_every
+    every = participant.study.settings.break_every
     return bool(every) and answered > 0 and participant.breaks_taken < answered // every
 
 
 def take_break(participant: Participant) -> None:
     """The participant is ready to go on after the pause screen."""
-    every = participant.study.break_every
+    every = participant.study.settings.break_every
     if not every:
         return
     answered = participant.trials.filter(vote__isnull=False).count()
@@ -350,7 +350,7 @@ def take_break(participant: Participant) -> None:
 
 def practice_feedback(participant: Participant, position: str) -> dict | None:
     """What to tell a participant after practice trial ``position``: whether they picked the real photo."""
-    if not position.isdigit() or int(position) > participant.study.practice_trials:
+    if not position.isdigit() or int(position) > participant.study.settings.practice_trials:
         return None
     vote = (
         Vote.objects.filter(trial__participant=participant, trial__position=int(position), trial__is_practice=True)
@@ -414,7 +414,7 @@ def record_vote(participant: Participant, position: int, side: str, response_ms:
 def _after_finish(participant: Participant) -> None:
     """A participant has just finished: a sequential study takes the looks now due. The vote is
     stored whatever happens here; a look that fails is taken when the next participant finishes."""
-    if not participant.study.sequential_plan:
+    if not participant.study.settings.sequential:
         return
     from .sequential import take_due_looks
 
@@ -531,13 +531,13 @@ def state_label(study: Study) -> str:
     stopped, or one whose target of finished participants is reached, is not called open."""
     if study.status != Study.Status.OPEN:
         return study.get_status_display()
-    if study.sequential_plan:
+    if study.settings.sequential:
         from .sequential import stopping_look
 
         stop = stopping_look(study)
         if stop is not None:
             return f"Stopped at look {stop.number}"
-    target = study.target_completes
+    target = study.settings.target_completes
     if target and study.participants.filter(finished_at__isnull=False).count() >= target:
         return "Full"
     return "Open"

@@ -41,17 +41,16 @@ import tomllib
 from pathlib import Path
 
 from .generation import GenerationError
+from .studysettings import toml_keys
 
-# TOML key (section.key) -> generate_pairs option name
+# TOML key (section.key) -> generate_pairs option name: the study's own, then its design settings'
+# (from their one definition, colorstudy.studysettings).
 KEYS = {
     "slug": "study", "title": "title", "question": "question", "instructions": "instructions",
-    "participants": "participants", "trials": "trials", "seed": "seed", "size": "size",
-    "completion_url": "completion_url", "images": "images", "engine": "engine", "draft": "draft", "design": "design",
+    "participants": "participants", "trials": "trials", "seed": "seed",
+    "completion_url": "completion_url", "images": "images", "engine": "engine", "draft": "draft",
     "catch.rate": "catch_rate", "catch.ground_truth": "ground_truth", "catch.max_fail_rate": "catch_max_fail_rate",
-    "exposure.ms": "exposure_ms", "breaks.every": "break_every", "turing": "turing",
-    "screen.min_width": "min_viewport_width",
-    "practice.trials": "practice_trials",
-    "quota.target_completes": "target_completes", "quota.abandon_after_minutes": "abandon_after_minutes",
+    **toml_keys(),
 }
 PATH_OPTIONS = {"images", "ground_truth"}
 

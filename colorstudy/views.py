@@ -197,7 +197,7 @@ def _shown(stimulus: services.ShownStimulus) -> dict:
 
 def _feedback_url(participant: Participant, position: int) -> str | None:
     """Practice trials come first and each is followed by its feedback page; None for the others."""
-    if position > participant.study.practice_trials:
+    if position > participant.study.settings.practice_trials:
         return None
     return f"{reverse('participant', args=[participant.token])}?feedback={position}"
 
@@ -290,7 +290,7 @@ def status_page(request: HttpRequest, slug: str) -> HttpResponse:
     open_url = request.build_absolute_uri(f"/study/{study.slug}/")
     context = {"study": study, "status": status, "bars": bars, "open_url": open_url, "design": design_rows(study),
                "sequential": None, "state": services.state_label(study)}
-    if study.sequential_plan:
+    if study.settings.sequential:
         from .sequential import status as sequential_status
 
         context["sequential"] = sequential_status(study)
@@ -314,29 +314,12 @@ def review_page(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "colorstudy/review.html", {"study": study, "rows": rows})
 
 
-_DESIGN_LABELS = {
-    "participants": "Participant lists", "seed": "Seed", "size": "Stimulus size (px, longest side)",
-    "catch_trials": "Catch trials per participant", "practice_trials": "Practice trials",
-    "exposure_ms": "Exposure (ms)", "break_every": "A break every (trials)", "turing": "Turing mode (against the real photo)",
-    "min_viewport_width": "Narrowest window admitted (px)", "target_completes": "Closes after (finished participants)",
-    "abandon_after_minutes": "Unfinished lists offered again after (minutes)",
-    "design": "Design",
-}
-
-
 def design_rows(study: Study) -> list[tuple[str, str]]:
     """The study's design as label and value, for people: systems by name (their folders stay on the server)."""
-    config = study.config or {}
     rows = [("Systems compared", ", ".join(s.name for s in study.compared_systems())),
-            ("Trials per participant", str(study.trials_per_participant)), ("Question", study.question)]
-    for key, label in _DESIGN_LABELS.items():
-        value = config.get(key)
-        if value in (None, "", 0, False) and key not in ("seed", "catch_trials"):
-            continue
-        rows.append((label, "yes" if value is True else str(value)))
-    if config.get("practice_images"):
-        rows.append(("Practice images (kept out of the study)", str(len(config["practice_images"]))))
-    if study.adaptive:
+            ("Trials per participant", str(study.trials_per_participant)), ("Question", study.question),
+            *study.settings.rows()]
+    if study.settings.adaptive:
         chosen = study.participants.filter(scheduled_votes__isnull=False)
         latest = chosen.order_by("-scheduled_after_vote").values_list("scheduled_votes", flat=True).first()
         rows.append(("Lists chosen so far (adaptive)", f"{chosen.count()}" + (f", the latest from {latest} votes"

@@ -41,10 +41,10 @@ def vote_for(client: Client, participant: Participant, system: str, trials: int 
 
 def test_the_plan_is_stored_with_the_study_and_its_bounds_follow_the_looks(system_folders):
     study = sequential_study(system_folders)
-    plan = study.sequential_plan
+    plan = study.settings.sequential
     assert plan["looks"] == [FIRST, LAST] and plan["participants"] == LAST and plan["spending"] == "pocock"
     assert [round(b, 3) for b in plan["efficacy"]] == [2.157, 2.201]  # Pocock-like, two equal looks
-    assert study.target_completes == LAST
+    assert study.settings.target_completes == LAST
 
 
 def test_a_unanimous_preference_stops_the_study_at_the_first_look_and_newcomers_are_turned_away(system_folders):
@@ -157,7 +157,7 @@ def test_the_exported_votes_and_plan_give_the_same_decision_without_the_site(sys
     call_command("report", "--study", "seq", "--format", "json", stdout=site)
     votes, plan = tmp_path / "votes.csv", tmp_path / "plan.json"
     call_command("export_votes", "--study", "seq", "--output", str(votes), stderr=io.StringIO())
-    plan.write_text(json.dumps(study.sequential_plan))
+    plan.write_text(json.dumps(study.settings.sequential))
     done = subprocess.run([sys.executable, "-m", "evaluation", "report", str(votes), "--plan", str(plan),
                            "--systems", "muted", "vivid", "--format", "json"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

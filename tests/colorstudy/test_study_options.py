@@ -50,7 +50,7 @@ def test_a_study_file_sets_every_option_and_is_stored_with_the_study(system_fold
     study = Study.objects.get(slug="toml")
     assert (study.title, study.question, study.trials_per_participant, study.seed) == ("From a file", "Which one looks real?", 6, 5)
     assert study.participants.count() == 3 and study.config["catch_trials"] == 2
-    assert study.exposure_ms == 1000 and study.break_every == 2
+    assert study.settings.exposure_ms == 1000 and study.settings.break_every == 2
     assert set(study.config["systems"]) == {"muted", "vivid"}
     staff = django_user_model.objects.create_user("r", password="pw-123456", is_staff=True)
     client = Client()
@@ -104,7 +104,7 @@ def test_exposure_limited_trials_say_they_need_javascript_and_store_the_displaye
 
 
 def test_out_of_range_exposure_is_refused(system_folders):
-    with pytest.raises(CommandError, match="exposure must be between 50 and 60000 ms"):
+    with pytest.raises(CommandError, match="--exposure-ms must be between 50 and 60000, got 5"):
         make_study(system_folders, exposure_ms=5)
     assert json.dumps(list(Study.objects.values_list("slug", flat=True))) == "[]"
 

@@ -5,19 +5,20 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from colorstudy import studysettings
 from colorstudy.generation import GenerationError, StudyOptions, SystemSpec, generate_study
 from colorstudy.management.database import require_migrated
 from colorstudy.studyconfig import load_study_config
-from evaluation.adaptive import CRITERION_WORDS, DEFAULT_CRITERION
+from colorstudy.studysettings import StudySettings
 
 # Defaults of the options that a --config file may also set; a flag given on the command line wins.
-DEFAULTS = {
+# The design settings' come from their one definition (colorstudy.studysettings).
+OPTIONS = {
     "seed": 0, "catch_rate": 0.0, "catch_max_fail_rate": 0.5, "ground_truth": None, "images": None, "title": "",
     "question": "Which of these two images looks more realistic?", "instructions": "", "completion_url": "",
-    "size": 256, "draft": False, "exposure_ms": None, "break_every": None, "turing": False,
-    "min_viewport_width": None, "target_completes": None, "abandon_after_minutes": None,
-    "practice_trials": 0, "engine": "torch", "design": "balanced",
+    "draft": False, "engine": "torch",
 }
+DEFAULTS = {**OPTIONS, **studysettings.defaults()}
 # colorcore.factory.ENGINE_CHOICES, written out so that parsing this command never loads torch (tested).
 ENGINES = ("torch", "onnxruntime", "auto")
 REQUIRED = ("study", "participants", "trials")
@@ -43,10 +44,6 @@ class Command(BaseCommand):
         parser.add_argument("--catch-max-fail-rate", type=float, help="exclusion threshold (default 0.5)")
         parser.add_argument("--ground-truth", type=Path, help="folder of the real photos (for catch trials)")
         parser.add_argument("--images", type=Path, help="photos to colorize for systems given as models")
-        parser.add_argument("--design", choices=("balanced", "adaptive"),
-                            help="balanced (every pair of systems equally, lists fixed now; the default) or adaptive "
-                                 "(3+ systems: each list chosen at consent, from the votes so far, by "
-                                 f"{CRITERION_WORDS[DEFAULT_CRITERION]}, in batches of spanning trees as ASAP)")
         seq = parser.add_argument_group("sequential plan (two systems; fixed once votes exist)")
         seq.add_argument("--sequential-looks", help="looks: a number of equally spaced looks, or completed-participant "
                          "counts such as 10,20,30 (the last is --participants)")
@@ -60,24 +57,14 @@ class Command(BaseCommand):
         seq.add_argument("--sequential-power", type=float, help="for the futility bounds (default 0.8)")
         seq.add_argument("--sequential-icc", type=float, help="intra-participant correlation assumed by the plan")
         seq.add_argument("--sequential-primary", choices=("participant", "mixed"),
-                         help="the analysis at each look: participant-level t test (default) or the mixed model")
+                         help="the analysis at each look: the participants' sign-flip test (default) or the mixed model")
         parser.add_argument("--engine", choices=ENGINES,
                             help="how systems given as models are colorized (colorcore colorize --engine; default torch)")
         parser.add_argument("--title")
         parser.add_argument("--question")
         parser.add_argument("--instructions")
         parser.add_argument("--completion-url", help="where finished participants are sent")
-        parser.add_argument("--size", type=int, help="longest side of every stimulus, in pixels (default 256)")
-        parser.add_argument("--exposure-ms", type=int, help="show each pair this long, then hide it until the choice")
-        parser.add_argument("--break-every", type=int, help="a pause screen every this many trials")
-        parser.add_argument("--practice-trials", type=int,
-                            help="practice trials first, with feedback, on images kept out of the study (needs --ground-truth)")
-        parser.add_argument("--min-viewport-width", type=int, help="turn away browser windows narrower than this (px)")
-        parser.add_argument("--target-completes", type=int, help="close the open link after this many finished participants")
-        parser.add_argument("--abandon-after-minutes", type=int,
-                            help="offer an unfinished list idle this long to the next newcomer (votes cast stay with the first)")
-        parser.add_argument("--turing", action="store_true", default=None,
-                            help="each trial: one system against the real photo (--ground-truth); report fooling rates")
+        studysettings.add_flags(parser.add_argument_group("design settings (colorstudy/studysettings.py)"))
         parser.add_argument("--draft", action="store_true", default=None, help="keep the study closed to participants")
         parser.add_argument("--strict", action="store_true", help="stop at the first bad image instead of skipping")
         group = parser.add_mutually_exclusive_group()
@@ -102,7 +89,8 @@ class Command(BaseCommand):
                 systems=[SystemSpec.parse(s) for s in values.get("system") or []],
                 participants=values["participants"],
                 trials=values["trials"],
-                **{k: values[k] for k in DEFAULTS},
+                settings=StudySettings(**{k: values[k] for k in studysettings.defaults()}),
+                **{k: values[k] for k in OPTIONS},
                 sequential=sequential or None,
                 strict=options["strict"],
                 add_participants=options["add_participants"],
@@ -121,7 +109,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Study {study.slug!r} ({study.get_status_display().lower()}): {len(result.created_participants)} new "
                 f"participant lists, {study.trials_per_participant} trials each"
-                f" + {study.config.get('catch_trials', 0)} catch trials, {result.images_used} images, "
+                f" + {study.settings.catch_trials} catch trials, {result.images_used} images, "
                 f"{len(result.skipped)} skipped."
             )
         )

@@ -35,7 +35,7 @@ class Command(BaseCommand):
                 study=study.slug,
                 max_fail_rate=study.catch_max_fail_rate if options["max_fail_rate"] is None else options["max_fail_rate"],
                 order=order,
-                sequential=study.sequential_plan,
+                sequential=study.settings.sequential,
                 **report_arguments(options),
             )
             content = render(report, options["format"])
