@@ -14,10 +14,11 @@ import math
 
 import pandas as pd
 
+from . import wording
 from .jod import SIGMA, JODResult
-from .report import Comparison, Report, _p, significance_matrix
-
-FORMATS = ("text", "markdown", "csv", "json", "html")
+from .options import FORMATS
+from .report import Comparison, Report, significance_matrix
+from .wording import p_text as _p
 
 
 def render(report: Report, fmt: str = "text") -> str:
@@ -146,11 +147,11 @@ def sequential_lines(report: Report) -> list[str]:
                  else f"look {last.look} of {len(seq.plan.looks)} ({last.participants} participants), no bound crossed")
         leader, share = (seq.a, last.estimate) if last.estimate >= 0.5 else (seq.b, 1 - last.estimate)
         low, high = sorted((last.low, last.high) if leader == seq.a else (1 - last.high, 1 - last.low))
-        lines.append(f"Decision: {where}: {seq.verdict()}. z = {last.z:+.3f}, p = {_p(last.pvalue)} (stage-wise "
+        lines.append(f"Decision: {where}: {wording.sequential_verdict(seq)}. z = {last.z:+.3f}, p = {_p(last.pvalue)} (stage-wise "
                      f"ordering: the looks are accounted for); {leader} chosen in {share:.1%} of the votes (median-"
                      f"unbiased), {last.level:.0%} CI {low:.1%} to {high:.1%}.")
     else:
-        lines.append(f"Decision: {seq.verdict()}.")
+        lines.append(f"Decision: {wording.sequential_verdict(seq)}.")
     return lines
 
 
@@ -158,13 +159,14 @@ def text(report: Report) -> str:
     out = [f"Study: {report.study or '(vote table)'}   {_header(report)}", ""]
     if report.sequential is not None:
         out += ["== Sequential plan ==", *sequential_lines(report), ""]
-    out += [f"Note: {n}" for n in report.notes] + ([""] if report.notes else [])
+    notes = wording.notes(report)
+    out += [f"Note: {n}" for n in notes] + ([""] if notes else [])
     if not report.comparisons:
         out += ["No regular votes to compare" + (" after the exclusions below." if report.excluded else "."), ""]
     if len(report.systems) > 2 and report.jod is not None:
         out += ["== Ranking ==", ranking_table(report).to_string(index=False), _scale_caption(report), ""]
         out += ["== Significance of every pair ==", significance_matrix(report).to_string(), MATRIX_KEY, ""]
-    for c, verdict in zip(report.comparisons, report.verdicts, strict=True):
+    for c, verdict in zip(report.comparisons, wording.verdicts(report), strict=True):
         out.append(f"== {c.pooled.system_a} vs {c.pooled.system_b} ==")
         if not report.many_systems:
             out.append(_figure7(c).to_string(index=False))
@@ -199,12 +201,13 @@ def markdown(report: Report) -> str:
     out = [f"# Preference study: {report.study or 'vote table'}", "", _header(report) + ".", ""]
     if report.sequential is not None:
         out += ["## Sequential plan", "", *(f"    {line}" if line.startswith("  ") else line for line in sequential_lines(report)), ""]
-    out += [f"> Note: {n}" for n in report.notes] + ([""] if report.notes else [])
+    notes = wording.notes(report)
+    out += [f"> Note: {n}" for n in notes] + ([""] if notes else [])
     if len(report.systems) > 2 and report.jod is not None:
         out += ["## Ranking", "", _md_table(ranking_table(report)), "", _scale_caption(report), ""]
         matrix = significance_matrix(report).reset_index().rename(columns={"index": ""})
         out += ["## Significance of every pair", "", _md_table(matrix), "", MATRIX_KEY, ""]
-    for c, verdict in zip(report.comparisons, report.verdicts, strict=True):
+    for c, verdict in zip(report.comparisons, wording.verdicts(report), strict=True):
         out.append(f"## {c.pooled.system_a} vs {c.pooled.system_b}")
         out.append("")
         if not report.many_systems:
@@ -304,7 +307,7 @@ def _sequential_dict(report: Report) -> dict | None:
         return None
     last = seq.final
     looks = [{"look": r.look, "participants": r.participants, "z": r.z, "decision": r.decision} for r in seq.looks]
-    out = {"plan": seq.plan.to_dict(), "share_of": seq.a, "looks": looks, "verdict": seq.verdict(),
+    out = {"plan": seq.plan.to_dict(), "share_of": seq.a, "looks": looks, "verdict": wording.sequential_verdict(seq),
            "stopped_at": {"look": last.look, "participants": last.participants, "decision": last.decision}
            if last is not None and last.stopped else None}
     if last is not None:
@@ -322,7 +325,7 @@ def to_dict(report: Report) -> dict:
         "votes": report.n_votes,
         "participants": report.n_participants,
         "systems": report.systems,
-        "notes": report.notes,
+        "notes": wording.notes(report),
         "jod": None if report.jod is None else _scale_rows(report.jod),
         "jod_scale": None if report.jod is None else {
             "sigma": SIGMA, "prior": report.jod.prior, "reference": report.jod.reference, "bootstrap": report.jod.n_boot},
@@ -366,7 +369,7 @@ def to_dict(report: Report) -> dict:
                               for q in report.fooling_by_participant.itertuples() if q.system == r.system]}
             for r in report.fooling.itertuples()
         ],
-        "verdicts": report.verdicts,
+        "verdicts": wording.verdicts(report),
     }
 
 
@@ -472,7 +475,7 @@ def html(report: Report) -> str:
     if report.sequential is not None:
         parts.append("<h2>Sequential plan</h2>")
         parts.extend(f"<p>{esc(line)}</p>" for line in sequential_lines(report))
-    parts += [f"<p class='note'>{esc(n)}</p>" for n in report.notes]
+    parts += [f"<p class='note'>{esc(n)}</p>" for n in wording.notes(report)]
     if report.jod is not None and len(report.systems) > 2:
         parts.append("<h2>Ranking</h2>")
         parts.append(f"<img alt='JOD scale with intervals' src='{jod_chart(report)}'>")
@@ -484,7 +487,7 @@ def html(report: Report) -> str:
     parts.append("<h2>Participants</h2>")
     parts.extend(f"<p>{esc(line)}</p>" for line in _summary_rows(report))
     parts.append("<h2>Every pair</h2>")
-    for c, verdict in zip(report.comparisons, report.verdicts, strict=True):
+    for c, verdict in zip(report.comparisons, wording.verdicts(report), strict=True):
         title = f"{esc(c.pooled.system_a)} vs {esc(c.pooled.system_b)}"
         if report.many_systems:  # tables only: a chart per pair would bury the page
             parts.append(f"<details><summary>{title}</summary>")

@@ -5,8 +5,7 @@ into text, markdown, csv, json or html.
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +18,7 @@ from .clustered import (
 )
 from .jod import MIN_SCREENED, JODResult, ObserverScreening, jod_scale, observer_screening
 from .matrices import comparison_counts
+from .options import ReportOptions
 from .preference import (
     PreferenceResult,
     catch_table,
@@ -37,14 +37,14 @@ from .votes import load_votes, oriented, pair_votes, system_pairs, votes_by_pair
 MANY_SYSTEMS = 6  # above this many systems the report leads with the ranking and leaves per-pair tables to the detail
 
 
-@dataclass
+@dataclass(frozen=True)
 class Comparison:
     pooled: PreferenceResult
     participants: pd.DataFrame
     images: pd.DataFrame
     participant_level: ParticipantLevelResult
     mixed: MixedModelResult | None
-    holm_pvalue: float = float("nan")
+    holm_pvalue: float = float("nan")  # the pooled p-value, Holm-adjusted over the study's pairs
     mixed_skipped: str | None = None  # why the mixed model was not fitted
 
     @property
@@ -141,17 +141,6 @@ class SequentialSummary:
     def final(self) -> LookResult | None:
         return self.looks[-1] if self.looks else None
 
-    def verdict(self) -> str:
-        last = self.final
-        if last is None:
-            return f"no look yet: the first comes after {self.plan.looks[0]} completed participants"
-        leader = self.a if last.estimate >= 0.5 else self.b
-        if last.decision == "efficacy":
-            return f"preference for {leader}"
-        if last.decision == "continue":
-            return f"no bound crossed at look {last.look} of {len(self.plan.looks)}: the study goes on"
-        return "no preference shown" + (" (stopped for futility)" if last.decision == "futility" else "")
-
 
 def sequential_summary(df: pd.DataFrame, plan: SequentialPlan | dict, systems: list[str]) -> SequentialSummary:
     """Replay ``plan`` on all the votes (no exclusions: the plan's looks analysed every completed
@@ -163,39 +152,61 @@ def sequential_summary(df: pd.DataFrame, plan: SequentialPlan | dict, systems: l
     return SequentialSummary(plan, a, b, replay(plan, pair_votes(df, a, b), completed_order(df)))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Report:
+    """Every analysis of one study, built once by :func:`build_report`; its words are
+    :mod:`evaluation.wording`'s, its formats :mod:`evaluation.render`'s."""
+
     study: str
-    alpha: float
-    alternative: str
+    options: ReportOptions
     n_votes: int
+    n_participants: int
+    systems: list[str]  # in the researcher's order
     comparisons: list[Comparison]
+    conclusions: list[Conclusion]
     side: SideBias | None
     times: dict | None
     catch: pd.DataFrame
     excluded: list[str]
-    include_excluded: bool
+    incomplete: list[str]  # participants who did not finish their list
+    one_sided: pd.DataFrame | None  # per participant: left choices, Holm-adjusted p, flagged
+    screening: ObserverScreening | None  # pwcmp's outlier analysis
+    jod: JODResult | None
+    jod_by_image: list[JODResult]
     ranking: BradleyTerryResult | None
-    systems: list[str] = field(default_factory=list)  # in the researcher's order
-    fooling: pd.DataFrame | None = None  # Turing mode: per system
-    fooling_by_participant: pd.DataFrame | None = None
-    incomplete: list[str] = field(default_factory=list)  # participants who did not finish their list
-    one_sided: pd.DataFrame | None = None  # per participant: left choices, Holm-adjusted p, flagged
-    one_sided_excluded: bool = False  # whether the flagged ones were left out
-    jod: JODResult | None = None
-    jod_by_image: list[JODResult] = field(default_factory=list)
-    screening: ObserverScreening | None = None  # pwcmp's outlier analysis
-    outliers_excluded: bool = False
-    n_participants: int = 0
-    conclusions: list[Conclusion] = field(default_factory=list)
-    verdicts: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # what the reader must know about the analyses' limits
-    sequential: SequentialSummary | None = None  # the group-sequential plan's decision, when the study has one
-    adaptive: bool = False  # the pairs were chosen adaptively (the export's scheduled_after_vote is filled)
+    fooling: pd.DataFrame | None  # Turing mode: per system
+    fooling_by_participant: pd.DataFrame | None
+    sequential: SequentialSummary | None  # the group-sequential plan's decision, when the study has one
+    adaptive: bool  # the pairs were chosen adaptively (the export's scheduled_after_vote is filled)
+
+    @property
+    def alpha(self) -> float:
+        return self.options.alpha
+
+    @property
+    def alternative(self) -> str:
+        return self.options.alternative
+
+    @property
+    def include_excluded(self) -> bool:
+        return self.options.include_excluded
+
+    @property
+    def one_sided_excluded(self) -> bool:
+        return self.options.exclude_one_sided
+
+    @property
+    def outliers_excluded(self) -> bool:
+        return self.options.exclude_outliers
 
     @property
     def many_systems(self) -> bool:
         return len(self.systems) > MANY_SYSTEMS
+
+    @property
+    def several(self) -> bool:
+        """More than one pair: the pooled p-values are Holm-adjusted."""
+        return len(self.comparisons) > 1
 
     @property
     def one_sided_flagged(self) -> pd.DataFrame:
@@ -206,101 +217,83 @@ class Report:
         return table[table["flagged"]]
 
 
-def build_report(
-    votes: pd.DataFrame | str | Path,
-    study: str = "",
-    alpha: float = 0.05,
-    alternative: str = "two-sided",
-    include_excluded: bool = False,
-    max_fail_rate: float = 0.5,
-    order: list[str] | None = None,
-    mixed: bool = True,
-    n_boot: int = 500,
-    min_viewport: int | None = None,
-    exclude_one_sided: bool = False,
-    exclude_outliers: bool = False,
-    reference: str | None = None,
-    jod_prior: str = "gaussian",
-    by_image: bool = False,
-    sequential: SequentialPlan | dict | None = None,
-) -> Report:
-    """Every analysis of the study. ``order`` puts preferred names first as ``system_a`` of a pair.
+def build_report(votes: pd.DataFrame | str | Path, options: ReportOptions | None = None, study: str = "",
+                 **settings) -> Report:
+    """Every analysis of the study, as :class:`ReportOptions` ask (``settings`` change single options:
+    ``build_report(votes, mixed=False)``).
 
-    ``exclude_one_sided`` leaves out the participants :func:`~evaluation.preference.one_sided_participants`
-    flags, ``exclude_outliers`` those pwcmp's outlier analysis puts above 1.5 (after the catch-trial
-    and viewport exclusions); otherwise they are only listed. ``reference`` fixes that system's JOD
-    score and Bradley-Terry strength at 0; ``by_image`` adds a JOD scaling per image.
+    Participants who fail the catch-trial rule are left out unless ``include_excluded``;
+    ``exclude_one_sided`` and ``exclude_outliers`` leave out those the one-sided test and pwcmp's
+    outlier analysis flag (after the catch-trial and viewport exclusions); otherwise they are only listed.
     """
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    options = replace(options or ReportOptions(), **settings)
     df = load_votes(votes)
     if not study and not isinstance(votes, pd.DataFrame):
         study = Path(votes).stem
-    catch = catch_table(df, max_fail_rate)
-    excluded = [str(p) for p in catch.loc[catch["excluded"], "participant"]] if len(catch) else []
-    used = df if include_excluded else df[~df["participant"].isin(excluded)]
-    if min_viewport and "viewport_width" in used:
-        # Small screens out; participants whose width was not measured stay in.
-        width = pd.to_numeric(used["viewport_width"], errors="coerce")
-        small = sorted(set(used.loc[width < min_viewport, "participant"].astype(str)))
-        excluded = excluded + [p for p in small if p not in excluded]
-        used = used[~(width < min_viewport)]
-    used.attrs.update(df.attrs)
-    one_sided = one_sided_participants(used, alpha)
-    if exclude_one_sided and len(one_sided):
+    used, catch, excluded = _exclusions(df, options)
+    one_sided = one_sided_participants(used, options.alpha)
+    if options.exclude_one_sided and len(one_sided):
         flagged = [p for p in one_sided.loc[one_sided["flagged"], "participant"] if p not in excluded]
-        used = _without(used, flagged, df)
-        excluded = excluded + flagged
-    systems = _ordered_systems(used, order)
-    screening = _screening(used, systems, jod_prior)
-    if exclude_outliers and screening is not None:
+        used, excluded = _without(used, flagged, df), excluded + flagged
+    systems = _ordered_systems(used, options.order)
+    screening = _screening(used, systems, options.jod_prior)
+    if options.exclude_outliers and screening is not None:
         outliers = [p for p in screening.flagged if p not in excluded]
-        used = _without(used, outliers, df)
-        excluded = excluded + outliers
-    comparisons = _comparisons(used, systems, alternative, mixed)
-    reg = used[~used["is_catch"]]
-    n_participants = int(reg["participant"].nunique())
+        used, excluded = _without(used, outliers, df), excluded + outliers
+    comparisons = _comparisons(used, systems, options.alternative, options.mixed)
     several = len(comparisons) > 1
-    report = Report(
+    reg = used[~used["is_catch"]]
+    jod, ranking, by_image = _scales(used, reg, systems, options) if comparisons else (None, None, [])
+    return Report(
         study=study,
-        alpha=alpha,
-        alternative=alternative,
+        options=options,
         n_votes=len(reg),
+        n_participants=int(reg["participant"].nunique()),
+        systems=systems,
         comparisons=comparisons,
+        conclusions=[conclude(c, options.alpha, several) for c in comparisons],
         side=side_bias(used),
-        one_sided=one_sided,
-        one_sided_excluded=exclude_one_sided,
         times=response_times(used),
         catch=catch,
         excluded=excluded,
-        include_excluded=include_excluded,
-        ranking=None,
-        systems=systems,
+        incomplete=sorted(set(df.loc[~df["finished"], "participant"].astype(str))) if "finished" in df else [],
+        one_sided=one_sided,
+        screening=screening,
+        jod=jod,
+        jod_by_image=by_image,
+        ranking=ranking,
         fooling=fooling_rates(used),
         fooling_by_participant=fooling_rates(used, by_participant=True),
-        incomplete=sorted(set(df.loc[~df["finished"], "participant"].astype(str))) if "finished" in df else [],
-        screening=screening,
-        outliers_excluded=exclude_outliers,
-        n_participants=n_participants,
+        sequential=sequential_summary(df, options.sequential, systems) if options.sequential else None,
+        adaptive="scheduled_after_vote" in df and bool(pd.to_numeric(df["scheduled_after_vote"],
+                                                                     errors="coerce").notna().any()),
     )
-    if comparisons:
-        counts = comparison_counts(used, systems)
-        report.jod = jod_scale(counts, jod_prior, reference, n_boot)
-        if len(systems) > 2:
-            report.ranking = bradley_terry(counts, n_boot, reference=reference)
-        if by_image:
-            report.jod_by_image = [
-                jod_scale(comparison_counts(group, systems), jod_prior, reference, n_boot, group=str(image))
-                for image, group in reg.groupby("image") if image != ""
-            ]
-    report.conclusions = [conclude(c, alpha, several) for c in comparisons]
-    report.verdicts = [verdict(c, alpha, several) for c in comparisons]
-    if sequential:
-        report.sequential = sequential_summary(df, sequential, systems)
-    if "scheduled_after_vote" in df:
-        report.adaptive = bool(pd.to_numeric(df["scheduled_after_vote"], errors="coerce").notna().any())
-    report.notes = _notes(report, mixed)
-    return report
+
+
+def _exclusions(df: pd.DataFrame, options: ReportOptions) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The votes kept after the catch-trial rule and the minimum window width, the catch table, who was left out."""
+    catch = catch_table(df, options.max_fail_rate)
+    excluded = [str(p) for p in catch.loc[catch["excluded"], "participant"]] if len(catch) else []
+    used = df if options.include_excluded else df[~df["participant"].isin(excluded)]
+    if options.min_viewport and "viewport_width" in used:
+        # Small screens out; participants whose width was not measured stay in.
+        width = pd.to_numeric(used["viewport_width"], errors="coerce")
+        small = sorted(set(used.loc[width < options.min_viewport, "participant"].astype(str)))
+        excluded = excluded + [p for p in small if p not in excluded]
+        used = used[~(width < options.min_viewport)]
+    used.attrs.update(df.attrs)
+    return used, catch, excluded
+
+
+def _scales(used: pd.DataFrame, reg: pd.DataFrame, systems: list[str], options: ReportOptions):
+    """(JOD scale, Bradley-Terry ranking with three or more systems, JOD per image when asked)."""
+    counts = comparison_counts(used, systems)
+    jod = jod_scale(counts, options.jod_prior, options.reference, options.n_boot)
+    ranking = bradley_terry(counts, options.n_boot, reference=options.reference) if len(systems) > 2 else None
+    by_image = [jod_scale(comparison_counts(group, systems), options.jod_prior, options.reference, options.n_boot,
+                          group=str(image))
+                for image, group in reg.groupby("image") if image != ""] if options.by_image else []
+    return jod, ranking, by_image
 
 
 def _without(used: pd.DataFrame, participants: list[str], df: pd.DataFrame) -> pd.DataFrame:
@@ -335,9 +328,8 @@ def _comparisons(used: pd.DataFrame, systems: list[str], alternative: str, mixed
                 mixed_skipped=skipped,
             )
         )
-    for comp, adjusted in zip(comparisons, holm([c.pooled.pvalue for c in comparisons]), strict=True):
-        comp.holm_pvalue = adjusted
-    return comparisons
+    adjusted = holm([c.pooled.pvalue for c in comparisons])
+    return [replace(c, holm_pvalue=p) for c, p in zip(comparisons, adjusted, strict=True)]
 
 
 def _screening(used: pd.DataFrame, systems: list[str], prior: str) -> ObserverScreening | None:
@@ -347,83 +339,9 @@ def _screening(used: pd.DataFrame, systems: list[str], prior: str) -> ObserverSc
     return observer_screening(used, systems, "image", prior)
 
 
-def _notes(report: Report, mixed: bool) -> list[str]:
-    notes = []
-    if report.n_participants == 1:
-        notes.append("Only one participant voted: the participant-level tests, the mixed model and the bootstrap "
-                     "intervals need two or more, so every interval below is a single point.")
-    skipped = [c for c in report.comparisons if c.mixed_skipped]
-    if mixed and skipped:
-        reasons = sorted({c.mixed_skipped for c in skipped})
-        notes.append(f"The mixed model was left out of {len(skipped)} of {len(report.comparisons)} comparison(s): "
-                     + "; ".join(reasons) + ".")
-    for result in (report.jod, report.ranking):
-        if result is not None:
-            notes.extend(result.notes)
-    if report.adaptive:
-        notes.append("Adaptive design: each participant's pairs were chosen from the votes before them, so the pairs "
-                     "got unequal numbers of votes. The JOD and Bradley-Terry scales use every vote and are the result; "
-                     "the per-pair percentages and tests below describe the votes each pair happened to get.")
-    if report.sequential is not None:
-        notes.append("The study follows a sequential plan: its decision, p-value and interval (first) account for the "
-                     "looks; the per-pair tests below do not, and include participants who finished after the stop.")
-    return list(dict.fromkeys(notes))
-
-
 def _named_images(table: pd.DataFrame) -> pd.DataFrame:
     # A vote table without an image column has one blank "image": no per-image table then.
     return table[table["image"] != ""].reset_index(drop=True)
-
-
-_VERDICTS = {
-    "holds": "Verdict: the preference for {w} holds in every analysis, clustered ones included.",
-    "holds-where-estimable": "Verdict: the preference for {w} holds in every analysis that could be estimated, "
-                             "clustered ones included; the {unestimated} could not be estimated ({why}).",
-    "no-sign": "Verdict: the preference for {w} survives the clustered analyses, but too few participants agree "
-               "for the sign test to confirm it.",
-    "suggestive": "Verdict: the pooled test favours {w}, but only some clustered analyses agree; treat the preference "
-                  "as suggestive and recruit more participants.",
-    "pooled-only": "Verdict: the pooled test favours {w}, but it does not survive once votes are grouped by participant "
-                   "(and image): the evidence is weaker than the pooled p-value suggests.",
-    "disagree": "Verdict: the analyses disagree: the pooled votes favour {w}, but the {against} point(s) significantly "
-                "to {l}; conclude no preference, and look at the participants' tables.",
-}
-
-
-def verdict(c: Comparison, alpha: float, several: bool) -> str:
-    """A plain-words reading of one comparison, naming the system chosen in the majority."""
-    p = c.pooled
-    w, lo = c.leader, c.other
-    share, low, high = c.leader_share()
-    lines = [
-        f"{w} was chosen over {lo} in {share:.1%} of {p.n} votes "
-        f"(95% Wilson interval {low:.1%} to {high:.1%}; exact binomial p = {_p(p.pvalue)}"
-        + (f", Holm-adjusted p = {_p(c.holm_pvalue)}" if several else "")
-        + ")."
-    ]
-    pl = c.participant_level
-    favour_w, favour_l = (pl.favour_a, pl.favour_b) if c.a_leads else (pl.favour_b, pl.favour_a)
-    counted = "the one participant" if pl.n_participants == 1 else f"each of the {pl.n_participants} participants once"
-    lines.append(
-        f"Counting {counted}: {favour_w} preferred {w}, {favour_l} preferred {lo}; "
-        f"sign-flip test of their shares p = {_p(pl.pvalue)}, sign test p = {_p(pl.sign_pvalue)}."
-    )
-    if c.mixed is not None:
-        typical = c.mixed.proportion if c.a_leads else 1 - c.mixed.proportion
-        lines.append(
-            f"Mixed-effects logistic regression (random intercepts: {', '.join(c.mixed.random_effects)}): "
-            f"typical share for {w} {typical:.1%}, p = {_p(c.mixed.pvalue)} (t, {c.mixed.df} df)."
-        )
-    conclusion = conclude(c, alpha, several)
-    if c.mixed is None and c.mixed_skipped and conclusion.level != "holds-where-estimable":
-        lines.append(f"No mixed model: {c.mixed_skipped}.")
-    if conclusion.level == "none":
-        lines.append(f"Verdict: no preference is shown at alpha = {alpha}.")
-    else:
-        lines.append(_VERDICTS[conclusion.level].format(w=w, l=lo, against=" and ".join(conclusion.against),
-                                                        unestimated=" and ".join(conclusion.unestimated),
-                                                        why=c.mixed_skipped))
-    return " ".join(lines)
 
 
 def significance_matrix(report: Report) -> pd.DataFrame:
@@ -444,9 +362,3 @@ def significance_matrix(report: Report) -> pd.DataFrame:
     for name in names:
         matrix.loc[name, name] = "-"
     return matrix
-
-
-def _p(value: float) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return f"{value:.2g}" if value < 0.001 else f"{value:.4f}"

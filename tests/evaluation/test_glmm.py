@@ -10,6 +10,7 @@ import pytest
 from scipy import optimize
 from scipy.special import expit, logsumexp
 
+from evaluation import wording
 from evaluation.clustered import fit_mixed_model, mixed_model
 from evaluation.glmm import _Model, fit_glmm
 from evaluation.report import build_report, significance_matrix
@@ -135,7 +136,7 @@ def test_fourteen_of_fourteen_agreeing_participants_hold_in_every_analysis():
     (conclusion,) = report.conclusions
     assert conclusion.level == "holds" and conclusion.preferred == "a"
     assert significance_matrix(report).loc["a", "b"] == ">"
-    assert "holds in every analysis, clustered ones included" in report.verdicts[0]
+    assert "holds in every analysis, clustered ones included" in wording.verdicts(report)[0]
 
 
 def test_unanimous_votes_hold_where_estimable_and_name_the_model_that_could_not_be_estimated():
@@ -147,8 +148,8 @@ def test_unanimous_votes_hold_where_estimable_and_name_the_model_that_could_not_
     (conclusion,) = report.conclusions
     assert conclusion.level == "holds-where-estimable" and conclusion.unestimated == ("mixed model",)
     assert ("holds in every analysis that could be estimated, clustered ones included; the mixed model could not "
-            "be estimated (the votes are unanimous: no finite log-odds to estimate)") in report.verdicts[0]
-    assert "suggestive" not in report.verdicts[0] and significance_matrix(report).loc["a", "b"] == ">"
+            "be estimated (the votes are unanimous: no finite log-odds to estimate)") in wording.verdicts(report)[0]
+    assert "suggestive" not in wording.verdicts(report)[0] and significance_matrix(report).loc["a", "b"] == ">"
 
 
 @pytest.mark.parametrize("participants, votes, images, taste", [(6, 50, 50, 1.0), (14, 3, 32, 1.0)])

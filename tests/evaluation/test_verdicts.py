@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evaluation import wording
 from evaluation.__main__ import main
 from evaluation.render import render
 from evaluation.report import build_report, conclude, significance_matrix
@@ -33,7 +34,7 @@ def test_every_verdict_on_the_tone_mapping_study_names_the_system_chosen_more_of
     report = build_report(cases.TMO, mixed=False, n_boot=50)
     assert len(report.comparisons) == 21
     losers_first = 0
-    for c, text in zip(report.comparisons, report.verdicts, strict=True):
+    for c, text in zip(report.comparisons, wording.verdicts(report), strict=True):
         winner, loser, share, n = CHOSEN.match(text).groups()
         votes = {c.pooled.system_a: c.pooled.votes_a, c.pooled.system_b: c.pooled.votes_b}
         assert votes[winner] >= votes[loser] and float(share) >= 50 and int(n) == c.pooled.n
@@ -42,7 +43,7 @@ def test_every_verdict_on_the_tone_mapping_study_names_the_system_chosen_more_of
                 assert named == winner, text
         losers_first += c.pooled.votes_a < c.pooled.votes_b
     assert losers_first >= 5  # the data really has system_a losing, the case the old report got wrong
-    irawan = next(v for v in report.verdicts if v.startswith("irawan05 was chosen over ferwerda96"))
+    irawan = next(v for v in wording.verdicts(report) if v.startswith("irawan05 was chosen over ferwerda96"))
     assert "69.8% of 53 votes" in irawan and "preference for irawan05" in irawan
 
 

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from colorstudy.export import votes_frame
 from colorstudy.management.database import require_migrated
 from colorstudy.models import Study
-from evaluation.__main__ import add_report_options, report_arguments
+from evaluation.options import add_report_arguments, options_from_arguments
 from evaluation.render import render
 from evaluation.report import build_report
 from evaluation.votes import VoteTableError
@@ -17,7 +17,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--study", required=True)
-        add_report_options(parser)
+        add_report_arguments(parser)
 
     def handle(self, *args, **options) -> None:
         require_migrated()
@@ -27,17 +27,13 @@ class Command(BaseCommand):
         votes = votes_frame(study)
         if votes.empty:
             raise CommandError(f"study {study.slug!r} has no votes yet")
-        # The systems in the order the researcher named them: the first one is "system_a".
-        order = options["systems"] or [s.name for s in study.compared_systems()]
         try:
-            report = build_report(
-                votes,
-                study=study.slug,
-                max_fail_rate=study.catch_max_fail_rate if options["max_fail_rate"] is None else options["max_fail_rate"],
-                order=order,
-                sequential=study.settings.sequential,
-                **report_arguments(options),
-            )
+            # The study's own rule and plan, and its systems in the order the researcher named them
+            # (the first one is "system_a"), unless the options say otherwise.
+            asked = options_from_arguments(options, max_fail_rate=study.catch_max_fail_rate,
+                                           order=tuple(s.name for s in study.compared_systems()),
+                                           sequential=study.settings.sequential)
+            report = build_report(votes, asked, study=study.slug)
             content = render(report, options["format"])
         except (VoteTableError, ValueError) as exc:
             raise CommandError(str(exc)) from None
