@@ -167,6 +167,10 @@ def consent(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("participant", token=participant.token)
 
 
+# A refused vote in HTTP: malformed, not allowed yet, no such trial, or in conflict with the state.
+REFUSAL_STATUS = {"malformed": 400, "no-consent": 403, "no-trial": 404, "not-current": 409, "answered": 409}
+
+
 def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
@@ -244,7 +248,7 @@ def vote(request: HttpRequest, token: str) -> HttpResponse:
             return _after_vote_json(participant, position, services.vote_and_next(*answer, upcoming=upcoming))
         services.record_vote(*answer, upcoming=upcoming)
     except services.VoteRefused as refused:
-        return _refusal(request, refused.status, "This answer was not accepted", refused.message, study)
+        return _refusal(request, REFUSAL_STATUS[refused.reason], "This answer was not accepted", refused.message, study)
     if feedback := _feedback_url(participant, position):
         return redirect(feedback)
     return redirect("participant", token=participant.token)

@@ -148,6 +148,6 @@ def test_an_unreachable_database_answers_503_with_retry_after(study, monkeypatch
     participant = study.participants.order_by("slot").first()
     client = Client()
     client.post(f"/p/{participant.token}/consent/", {"consent": "on"})
-    monkeypatch.setattr(services, "next_trials", down)
+    monkeypatch.setattr(services.voting, "next_trials", down)  # where next_step looks it up
     response = client.get(f"/p/{participant.token}/")
     assert response.status_code == 503 and response["Retry-After"] == "5"

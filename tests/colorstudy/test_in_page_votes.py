@@ -174,7 +174,7 @@ def test_when_two_requests_race_for_one_trial_the_first_choice_stands(system_fol
     assert again is services.VoteOutcome.REPEATED
     with pytest.raises(services.VoteRefused) as refused:
         services.record_vote(participant, position, "right", 700, upcoming=seen)
-    assert refused.value.status == 409
+    assert refused.value.reason == "answered"
     vote = Vote.objects.get(trial__participant=participant, trial__position=position)
     assert (vote.side, vote.response_ms) == ("left", 500)
 

@@ -165,3 +165,44 @@ def test_the_exported_votes_and_plan_give_the_same_decision_without_the_site(sys
     assert offline["looks"] == online["looks"] and offline["pvalue"] == pytest.approx(online["pvalue"])
     recorded = [(look.number, look.decision) for look in Look.objects.filter(study=study)]
     assert [(r["look"], r["decision"]) for r in online["looks"]] == recorded  # the report replays the site's looks
+
+
+def test_no_participant_waits_on_the_look_and_it_is_decided_before_a_newcomer_is_admitted(system_folders):
+    """The last vote's answer is made without the look (which runs once Django has sent it, on
+    request_finished); a newcomer arriving before that look was taken finds it decided first."""
+    from django.core.signals import request_finished
+
+    from colorstudy.studydesigns import take_pending_looks
+
+    study = sequential_study(system_folders)
+    clients = [Client() for _ in range(FIRST)]
+    started = [start(c, study) for c in clients]
+    for client, participant in zip(clients[:-1], started[:-1], strict=True):
+        vote_for(client, participant, "vivid")
+    assert not Look.objects.exists()  # six finished: no look is due yet
+    request_finished.disconnect(take_pending_looks, dispatch_uid="colorstudy-sequential-looks")
+    try:
+        vote_for(clients[-1], started[-1], "vivid")  # the seventh finishes: the answers came back without a look
+        assert not Look.objects.exists()
+        newcomer = Client().get(f"/study/{study.slug}/")  # arrives before the look was taken
+        assert b"This study is full" in newcomer.content
+        assert Look.objects.get(study=study).decision == "efficacy"  # decided before turning them away
+    finally:
+        request_finished.connect(take_pending_looks, dispatch_uid="colorstudy-sequential-looks")
+    take_pending_looks()  # what Django does once the response is sent: the look is already there, once
+    assert Look.objects.filter(study=study).count() == 1
+
+
+def test_the_vote_refusals_are_said_in_http_by_the_views_only():
+    import ast
+    from pathlib import Path
+
+    from colorstudy.services import REFUSALS
+    from colorstudy.views import REFUSAL_STATUS
+
+    assert set(REFUSAL_STATUS) == set(REFUSALS)
+    services = Path(__file__).resolve().parents[2] / "colorstudy" / "services"
+    for path in services.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, int) and node.value in (400, 403, 404, 409):
+                raise AssertionError(f"{path.name}:{node.lineno} speaks HTTP ({node.value})")

@@ -1,0 +1,198 @@
+"""Admission: who may take part, and with which trial list (consent, quotas, screens, panel ids)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from ..models import Participant, Study, Trial
+from ..studydesigns import design_of
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Screen:
+    width: int | None = None
+    height: int | None = None
+
+    @property
+    def device_class(self) -> str:
+        """A coarse device class from the viewport width (CSS pixels)."""
+        if self.width is None:
+            return ""
+        return "phone" if self.width < 600 else "tablet" if self.width < 1024 else "desktop"
+
+    def refusal(self, study: Study) -> str | None:
+        """Why this screen cannot take part in ``study``, or None."""
+        minimum = study.settings.min_viewport_width
+        if not minimum:
+            return None
+        if self.width is None:
+            return f"This study needs JavaScript to check that your window is at least {minimum} pixels wide."
+        if self.width < minimum:
+            return (f"This study needs a window at least {minimum} pixels wide (yours is {self.width}). "
+                    "Please use a larger screen or widen the window, then reload.")
+        return None
+
+
+@dataclass(frozen=True)
+class ExternalIds:
+    participant: str = ""
+    study: str = ""
+    session: str = ""
+
+    @classmethod
+    def from_query(cls, query) -> ExternalIds:
+        """Prolific's URL parameters (PROLIFIC_PID, STUDY_ID, SESSION_ID), trimmed to the field sizes."""
+
+        def get(name: str) -> str:
+            # Printable characters only: PostgreSQL refuses NUL bytes, and ids are printable anyway.
+            return clean_text(str(query.get(name, "")), 100).strip()
+
+        return cls(get("PROLIFIC_PID"), get("STUDY_ID"), get("SESSION_ID"))
+
+
+def clean_text(value: str, limit: int) -> str:
+    """Printable characters only, trimmed to ``limit``: what may be stored from a request header."""
+    return "".join(ch for ch in value if ch.isprintable())[:limit]
+
+
+def find_participant(study: Study, external: ExternalIds) -> Participant | None:
+    """The participant who already came with this external id, if any."""
+    if not external.participant:
+        return None
+    return study.participants.filter(external_id=external.participant).first()
+
+
+def assign_participant(study: Study, external: ExternalIds, user_agent: str = "", screen: Screen = Screen()) -> Participant | None:
+    """Hand the next unused trial list to a newcomer who consented; None when the study is full.
+
+    The same external id (PROLIFIC_PID) always gets the same participant, also when two
+    requests race: the database's unique constraint decides, and the loser reads the winner.
+    """
+    existing = find_participant(study, external)
+    if existing is not None:
+        return existing
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            # skip_locked: concurrent newcomers on PostgreSQL take different rows instead of
+            # queueing on one. SQLite serializes writers (IMMEDIATE transactions) instead.
+            free = (
+                study.participants.select_for_update(skip_locked=True)
+                .filter(assigned_at__isnull=True)
+                .order_by("slot")
+                .first()
+            )
+            if free is None and study.settings.abandon_after_minutes:
+                free = _take_over_abandoned(study, now)
+            if free is None:
+                return None
+            free.assigned_at = now
+            free.consented_at = now
+            free.external_id = external.participant
+            free.external_study_id = external.study
+            free.external_session_id = external.session
+            free.user_agent = clean_text(user_agent, 500)
+            free.viewport_width, free.viewport_height, free.device_class = screen.width, screen.height, screen.device_class
+            free.save(
+                update_fields=[
+                    "viewport_width",
+                    "viewport_height",
+                    "device_class",
+                    "assigned_at",
+                    "consented_at",
+                    "external_id",
+                    "external_study_id",
+                    "external_session_id",
+                    "user_agent",
+                ]
+            )
+            free.study = study
+            design_of(study).at_consent(free)  # an adaptive list is chosen now, with this row held
+            return free
+    except IntegrityError:
+        again = find_participant(study, external)
+        if again is None:
+            raise
+        return again
+
+
+def give_consent(participant: Participant, user_agent: str = "", screen: Screen = Screen()) -> None:
+    """Record consent for a participant who came through a personal link."""
+    if participant.consented_at is not None:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Participant.objects.filter(pk=participant.pk, consented_at__isnull=True).update(
+            consented_at=now, assigned_at=participant.assigned_at or now, user_agent=clean_text(user_agent, 500),
+            viewport_width=screen.width, viewport_height=screen.height, device_class=screen.device_class,
+        )
+        if updated:
+            design_of(participant.study).at_consent(participant)
+    participant.refresh_from_db(fields=["consented_at", "assigned_at", "user_agent", "trial_count"])
+
+
+def quota_reached(study: Study) -> bool:
+    """Newcomers are turned away: the target of finished participants is reached, or a look of the
+    sequential plan stopped the study (the same message: the result must not reach participants)."""
+    target = study.settings.target_completes
+    if target and study.participants.filter(finished_at__isnull=False).count() >= target:
+        return True
+    design = design_of(study)
+    design.before_admitting(study)
+    return design.closed(study)
+
+
+def closed_to_newcomers(study: Study) -> bool:
+    """Whether a newcomer would be turned away now, asked before the consent form is shown: the
+    quota or a sequential stop (:func:`quota_reached`), or no trial list left to hand out."""
+    if quota_reached(study):
+        return True
+    if study.participants.filter(assigned_at__isnull=True).exists():
+        return False
+    if not study.settings.abandon_after_minutes:
+        return True
+    cutoff = timezone.now() - timedelta(minutes=study.settings.abandon_after_minutes)
+    return not (study.participants.filter(assigned_at__isnull=False, finished_at__isnull=True, abandoned_at__isnull=True)
+                .annotate(last_seen=Coalesce(Max("trials__vote__created_at"), "assigned_at"))
+                .filter(last_seen__lt=cutoff).exists())
+
+
+def _take_over_abandoned(study: Study, now) -> Participant | None:
+    """Move the unanswered trials of the longest-idle unfinished participant to a new participant.
+
+    The votes already cast stay with the first participant, who counts as incomplete. Runs
+    inside the caller's transaction.
+    """
+    cutoff = now - timedelta(minutes=study.settings.abandon_after_minutes)
+    idle = (
+        study.participants.filter(assigned_at__isnull=False, finished_at__isnull=True, abandoned_at__isnull=True)
+        .annotate(last_seen=Coalesce(Max("trials__vote__created_at"), "assigned_at"))
+        .filter(last_seen__lt=cutoff)
+        .order_by("last_seen")
+        .values_list("pk", flat=True)[:5]
+    )
+    for pk in idle:
+        # Lock the row (PostgreSQL) and check again: another newcomer may have taken it.
+        old = Participant.objects.select_for_update(skip_locked=True).filter(pk=pk, abandoned_at__isnull=True).first()
+        if old is None:
+            continue
+        remaining = list(old.trials.filter(vote__isnull=True).order_by("position"))
+        if not remaining:
+            continue
+        last_slot = study.participants.aggregate(m=Max("slot"))["m"]
+        new = Participant.objects.create(study=study, slot=last_slot + 1, trial_count=len(remaining), replaces=old)
+        for position, trial in enumerate(remaining, start=1):
+            trial.participant, trial.position = new, position
+        Trial.objects.bulk_update(remaining, ["participant", "position"])
+        Participant.objects.filter(pk=old.pk).update(abandoned_at=now)
+        logger.info("participant %s abandoned; %d trials go to %s", old, len(remaining), new)
+        return new
+    return None
