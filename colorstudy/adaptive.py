@@ -19,7 +19,8 @@ from django.db.models import Count, Max
 from evaluation.adaptive import schedule
 
 from . import design
-from .models import Participant, Stimulus, Study, System, Trial, Vote
+from .models import Participant, Stimulus, Study, System, Vote
+from .triallists import write_lists
 
 logger = logging.getLogger(__name__)
 
@@ -66,15 +67,7 @@ def choose_list(participant: Participant) -> None:
     systems = study.compared_systems()
     wins, total, last = wins_matrix(study, systems)
     specs = scheduled_specs(study, participant, wins, systems)
-    stimuli = {(name, image): pk for pk, name, image in
-               Stimulus.objects.filter(system__study=study).values_list("pk", "system__name", "image__name")}
-    images = dict(study.images.values_list("name", "pk"))
-    Trial.objects.bulk_create([
-        Trial(participant=participant, position=position, image_id=images[spec.image],
-              left_id=stimuli[(spec.left, spec.image)], right_id=stimuli[(spec.right, spec.image)],
-              is_catch=spec.is_catch, is_practice=spec.is_practice)
-        for position, spec in enumerate(specs, start=1)
-    ])
+    write_lists(study, [(participant, specs)])
     Participant.objects.filter(pk=participant.pk).update(trial_count=len(specs), scheduled_after_vote=last,
                                                          scheduled_votes=total)
     participant.trial_count, participant.scheduled_after_vote, participant.scheduled_votes = len(specs), last, total

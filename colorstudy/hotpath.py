@@ -153,6 +153,17 @@ def insert(model, **values) -> None:
         cursor.execute(_insert_sql(db.vendor, model, fields), params)
 
 
+def insert_many(model, fields: tuple[str, ...], rows: list[tuple], chunk: int = 20_000) -> None:
+    """Many rows of ``model`` (values in the order of ``fields``, already as the database stores
+    them), with the INSERT :func:`insert` uses and executemany: 500,000 trials in seconds, where
+    ``bulk_create``, which builds an instance and compiles every value, took over 20 s."""
+    db = connections[DEFAULT_DB_ALIAS]
+    sql = _insert_sql(db.vendor, model, tuple(fields))
+    with db.cursor() as cursor:
+        for start in range(0, len(rows), chunk):
+            cursor.executemany(sql, rows[start : start + chunk])
+
+
 def _participant_by_token(token) -> QuerySet:
     return Participant.objects.select_related("study").filter(token=token)
 
