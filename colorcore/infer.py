@@ -55,7 +55,7 @@ def colorize_path(spec: str | Colorizer, source: Path, output: Path, batch_size:
     # In three phases per batch, each with every core: the photos decoded and prepared in threads
     # (Pillow and numpy release the GIL), the network alone, then the photos recombined and written
     # in threads. Running the threads beside the network instead made them compete with its own
-    # threads: at 512 px, 1.16x to 1.23x the network's time against 1.11x to 1.15x (bench/README.md).
+    # threads (measured in bench/README.md, "Inference").
     with ThreadPoolExecutor(max_workers=max(2, torch.get_num_threads())) as pool:
         for batch in batches:
             loaded = list(pool.map(lambda path: _load_one(path, colorizer.size), batch))

@@ -28,9 +28,9 @@ from torch import nn
 from .errors import ColorcoreError
 
 logger = logging.getLogger(__name__)
-# The logits layer. (The transposed convolution, quantized as such, alone put the logits off by
-# 60% of their size on a trained model, every other block under 1%; as a sub-pixel convolution,
-# see ``subpixel_conv``, it quantizes as well as the others.)
+# The logits layer stays in float. (The transposed convolution, quantized as such, alone put the
+# logits far off on a trained model, where every other block stayed close; as a sub-pixel
+# convolution, see ``subpixel_conv``, it quantizes as well as the others: bench/README.md.)
 KEEP_FLOAT = ("model8.6",)
 
 
