@@ -5,6 +5,8 @@ import csv
 from collections.abc import Iterator
 from typing import TextIO
 
+from evaluation.csvsafe import neutral_row
+
 from .models import Study, Vote
 
 COLUMNS = [
@@ -68,7 +70,7 @@ def write_csv(study: Study, out: TextIO) -> int:
     writer.writerow(COLUMNS)
     n = 0
     for row in vote_rows(study):
-        writer.writerow(row)
+        writer.writerow(neutral_row(row))  # panel ids come from URLs: no cell may be a formula
         n += 1
     return n
 

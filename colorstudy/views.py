@@ -15,6 +15,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from evaluation import csvsafe
+
 from . import hotpath, services
 from .deployment import ACCEL_PREFIX
 from .forms import ConsentForm, VoteForm
@@ -312,7 +314,7 @@ def review_page(request: HttpRequest, slug: str) -> HttpResponse:
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{study.slug}-participants.csv"'
         if table is not None:
-            table.to_csv(response, index=False)
+            csvsafe.to_csv(table, response)
         return response
     rows = [] if table is None else [dict(r, checks=_checks(r)) for r in table.to_dict("records")]
     return render(request, "colorstudy/review.html", {"study": study, "rows": rows})

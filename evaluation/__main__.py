@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from . import csvsafe
 from .jod import PRIORS, jod_scale
 from .matrices import comparison_counts
 from .options import ALTERNATIVES, add_report_arguments, options_from_arguments
@@ -49,7 +50,7 @@ def _report(args: argparse.Namespace) -> None:
 def _scale(args: argparse.Namespace) -> None:
     result = jod_scale(comparison_counts(load_votes(args.votes)), args.jod_prior, args.reference, args.bootstrap)
     table = result.table()
-    content = table.to_csv(index=False) if args.format == "csv" else (
+    content = csvsafe.to_csv(table) if args.format == "csv" else (
         table.to_string(index=False, float_format=lambda v: f"{v:+.3f}") + "\n"
         + "".join(f"note: {n}\n" for n in result.notes))
     write_output(content, args.output)
@@ -59,7 +60,7 @@ def _scale(args: argparse.Namespace) -> None:
 
 def _review(args: argparse.Namespace) -> None:
     table = participant_review(args.votes, args.max_fail_rate, args.alpha)
-    write_output(table.to_csv(index=False) if args.format == "csv" else table.to_string(index=False) + "\n",
+    write_output(csvsafe.to_csv(table) if args.format == "csv" else table.to_string(index=False) + "\n",
                  args.output)
 
 

@@ -14,7 +14,7 @@ import math
 
 import pandas as pd
 
-from . import wording
+from . import csvsafe, wording
 from .jod import SIGMA, JODResult
 from .options import FORMATS
 from .report import Comparison, Report, significance_matrix
@@ -234,7 +234,7 @@ def csv(report: Report) -> str:
         t.insert(0, "system_a", c.pooled.system_a)
         frames.append(t)
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return table.to_csv(index=False)
+    return csvsafe.to_csv(table)
 
 
 def _num(value):
