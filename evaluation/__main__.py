@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 
 from . import csvsafe
+from .charts import save_jod_chart
 from .jod import PRIORS, jod_scale
 from .matrices import comparison_counts
 from .options import ALTERNATIVES, add_report_arguments, options_from_arguments
 from .power import plan_study
 from .quality import participant_review
-from .render import render, save_jod_chart
+from .render import render
 from .report import build_report
 from .sequential import PRIMARY, SPENDING, design
 from .votes import VoteTableError, load_votes

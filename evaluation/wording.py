@@ -106,3 +106,113 @@ def p_text(value: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     return f"{value:.2g}" if value < 0.001 else f"{value:.4f}"
+
+
+def header(report: Report) -> str:
+    return (f"{report.n_votes} regular votes, {report.n_participants} participant"
+            f"{'' if report.n_participants == 1 else 's'}, {len(report.systems)} systems, alpha {report.alpha}")
+
+
+def scale_caption(report: Report) -> str:
+    anchor = f"{report.jod.reference} fixed at 0" if report.jod.reference else "mean 0"
+    prior = "Gaussian distance prior" if report.jod.prior == "gaussian" else "no prior"
+    boot = (f"95% percentile bootstrap over participants, {report.jod.n_boot} resamples" if report.jod.n_boot
+            else "no bootstrap")
+    return (f"JOD: Thurstone Case V as pwcmp scales it (1 JOD = 75% preference, {prior}, {anchor}); "
+            f"Bradley-Terry: log-odds strengths, {anchor}; intervals: {boot}.")
+
+
+MATRIX_KEY = ("Every pair, Holm-adjusted: '>' the row's system is preferred, '<' the column's; '?' only in the pooled "
+              "test; '!' the analyses disagree; '=' no preference shown; blank: not compared.")
+
+
+def summary_lines(report: Report) -> list[str]:
+    lines = []
+    if report.jod is not None and len(report.systems) == 2:
+        t = report.jod.table()
+        lines.append(f"JOD scale: {t.loc[0, 'system']} is {t.loc[0, 'jod'] - t.loc[1, 'jod']:.2f} JOD above "
+                     f"{t.loc[1, 'system']} (1 JOD = 75% preference).")
+    if report.fooling is not None and len(report.fooling):
+        for r in report.fooling.itertuples():
+            lines.append(
+                f"Turing test: {r.system} was taken for the real photo in {r.rate:.1%} of {int(r.n)} trials "
+                f"(fooling rate, 95% Wilson interval {r.ci_low:.1%} to {r.ci_high:.1%})."
+            )
+    if report.incomplete:
+        lines.append(f"Incomplete participants (their votes are counted): {', '.join(report.incomplete)}.")
+    if report.side is not None:
+        s = report.side
+        low, high = s.interval()
+        lines.append(f"Side bias (an order effect beside the systems' strengths): of two equally good images the left "
+                     f"one is chosen {s.probability:.1%} of the time (95% CI {low:.1%} to {high:.1%}, "
+                     f"participant-clustered p = {s.pvalue:.4g}); left was chosen in {s.raw_share:.1%} of {s.n} votes.")
+    flagged = report.one_sided_flagged
+    if len(flagged):
+        lines.append(
+            "One-sided participants (one side chosen beyond chance, Holm-adjusted exact binomial p < "
+            f"{report.alpha}; {'excluded' if report.one_sided_excluded else 'still counted: --exclude-one-sided leaves them out'}): "
+            + ", ".join(f"{r.participant} (left in {r.left} of {r.n}, p = {r.holm_pvalue:.2g})" for r in flagged.itertuples())
+            + "."
+        )
+    if report.screening is not None:
+        s = report.screening
+        table = s.table()
+        out = table[table["flagged"]]
+        method = "pwcmp's outlier analysis" + ("" if s.leave_one_out else ", against the scale of all participants")
+        if len(out):
+            state = "excluded" if report.outliers_excluded else "still counted: --exclude-outliers leaves them out"
+            lines.append(f"Observer screening ({method}, distance above {s.threshold}; {state}): "
+                         + ", ".join(f"{r.participant} ({r.distance:.2f})" for r in out.itertuples()) + ".")
+        else:
+            lines.append(f"Observer screening ({method}): no participant above {s.threshold}.")
+    if report.times is not None:
+        t = report.times
+        lines.append(
+            f"Response time: median {t['median']:.0f} ms (quartiles {t['q1']:.0f} to {t['q3']:.0f} ms, "
+            f"{t['n']} votes; {t['under_300ms']} under 300 ms)."
+        )
+    if len(report.catch):
+        excluded = ", ".join(report.excluded) or "none"
+        rule = "not applied (--include-excluded)" if report.include_excluded else "applied"
+        lines.append(
+            f"Catch trials: {int(report.catch['catch_correct'].sum())} of {int(report.catch['catch_trials'].sum())} "
+            f"correct; excluded participants: {excluded} (rule {rule})."
+        )
+    return lines
+
+
+def top_images(c: Comparison) -> str:
+    """The images most in favour of the pair's leader, leaving out those where it got no vote."""
+    column = "votes_a" if c.a_leads else "votes_b"
+    images = c.images[c.images[column] > 0].copy()
+    if images.empty:
+        return ""
+    images["share"] = images[column] / images["n"]
+    top = images.sort_values(["share", column, "image"], ascending=[False, False, True]).head(3)
+    return f"Images most in favour of {c.leader}: " + ", ".join(f"{r.image} ({int(getattr(r, column))} of {int(r.n)})"
+                                                               for r in top.itertuples())
+
+
+def sequential_lines(report: Report) -> list[str]:
+    """The sequential plan and its decision, in plain sentences (every format starts with them)."""
+    seq = report.sequential
+    if seq is None:
+        return []
+    lines = seq.plan.describe().splitlines()
+    last = seq.final
+    if last is not None:
+        where = (f"stopped at look {last.look} of {len(seq.plan.looks)} ({last.participants} participants)" if last.stopped
+                 else f"look {last.look} of {len(seq.plan.looks)} ({last.participants} participants), no bound crossed")
+        leader, share = (seq.a, last.estimate) if last.estimate >= 0.5 else (seq.b, 1 - last.estimate)
+        low, high = sorted((last.low, last.high) if leader == seq.a else (1 - last.high, 1 - last.low))
+        lines.append(f"Decision: {where}: {sequential_verdict(seq)}. z = {last.z:+.3f}, p = {p_text(last.pvalue)} (stage-wise "
+                     f"ordering: the looks are accounted for); {leader} chosen in {share:.1%} of the votes (median-"
+                     f"unbiased), {last.level:.0%} CI {low:.1%} to {high:.1%}.")
+    else:
+        lines.append(f"Decision: {sequential_verdict(seq)}.")
+    return lines
+
+
+def figure(value: float) -> str:
+    """A score as the tables print it: signed, 3 decimals, n/a for none."""
+    return "n/a" if value is None or math.isnan(value) else f"{value:+.3f}"
