@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from . import design, stimuli
+from .folders import ground_truth_mismatch, unmatched_names
 from .models import Participant, SourceImage, Stimulus, Study, System, Vote
 from .studysettings import StudySettings
 from .triallists import write_lists
@@ -240,41 +241,6 @@ def sequential_plan(opts: StudyOptions):
         return fixed_plan(opts.participants, looks, votes_per_participant=opts.trials, **spec)
     except (TypeError, ValueError) as exc:
         raise GenerationError(f"sequential plan: {exc}") from None
-
-
-def unmatched_names(listing: dict[str, dict[str, Path]], common: list[str], show: int = 3) -> list[str]:
-    """One line per system whose images are not all in the study because another system lacks their names."""
-    kept = set(common)
-    notes = []
-    for name, files in listing.items():
-        dropped = sorted(set(files) - kept)
-        if dropped:
-            more = f" and {len(dropped) - show} more" if len(dropped) > show else ""
-            notes.append(f"system {name!r}: {len(dropped)} of {len(files)} images left out, their names missing from "
-                         f"another system's folder: {', '.join(dropped[:show])}{more}")
-    return notes
-
-
-def ground_truth_mismatch(common: list[str], truth: dict[str, Path]) -> str | None:
-    """Why the real photos do not match the study's image names, or None when every name has its photo.
-
-    Names are paths relative to each folder: a ground truth in ``Person/`` subfolders beside flat
-    system folders matches nothing, and the message says so.
-    """
-    missing = [name for name in common if name not in truth]
-    if not missing:
-        return None
-    base_of_truth = {Path(k).name: k for k in truth}
-    base_of_common = {Path(k).name: k for k in common}
-    layout = ""
-    example = next((n for n in missing if Path(n).name in base_of_truth), None)
-    if example is not None:
-        layout = (f"; the same files are there under other folders (the systems' {example!r} is "
-                  f"{base_of_truth[Path(example).name]!r} in the ground truth): give both the same layout")
-    elif any(Path(k).name in base_of_common for k in truth):
-        layout = "; the folder layouts differ: give both the same layout"
-    return (f"--ground-truth: {len(missing)} of {len(common)} study images have no real photo of the same name "
-            f"(e.g. {missing[0]!r}){layout}")
 
 
 def _system_folder(spec: SystemSpec, opts: StudyOptions, scratch: Path, progress: Callable[[str], None]) -> Path:
