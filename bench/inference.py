@@ -145,7 +145,7 @@ def main() -> None:
         held_out = [Image.open(f).convert("RGB") for f in every[24::97][:8]]
         auto = make_colorizer(spec, engine="auto", photos=calibration + held_out)  # measured now: the weights are new
         engines = {"colorcore fp32": colorizer, "colorcore bf16": fast, "colorcore int8": int8,
-                   "onnxruntime fp32": onnx, "onnxruntime int8": onnx8, f"auto ({auto.describe()})": auto}
+                   "onnxruntime fp32": onnx, "onnxruntime int8": onnx8, f"auto ({auto.engine} {auto.precision})": auto}
         if args.only == "auto":
             engines = {label: c for label, c in engines.items() if label.startswith("auto")}
         print(f"CPU: {describe()}")

@@ -1,6 +1,6 @@
 """Load benchmark of the study site as deployed: simulated participants through the real flow.
 
-It starts the production stack on this machine (tests/stack.py: nginx with the configuration
+It starts the production stack on this machine (harness/stack.py: nginx with the configuration
 `manage.py deploy_config` writes, HTTPS with a self-signed certificate, gunicorn with
 deploy/gunicorn.conf.py, Redis, and PostgreSQL or SQLite in WAL mode), then runs a separate
 load-generator process whose threads are participants: open link -> consent -> trial -> vote ->
