@@ -55,6 +55,14 @@ def make_colorizer(spec: str, engine: str = "torch", precision: str = "fp32", ph
     return _build(weights, engine, precision, t, method, device, photos)
 
 
+def colorizer_for_files(spec: str, files: list[Path], engine: str = "torch", precision: str = "fp32",
+                        temperature: float | None = None) -> Colorizer:
+    """:func:`make_colorizer` with the photos it needs read from ``files``: none for most engines,
+    the first 16 to calibrate int8 on, and 8 more for engine auto to measure on."""
+    wanted = AUTO_IMAGES if engine == "auto" else CALIBRATION_IMAGES if precision == "int8" else 0
+    return make_colorizer(spec, engine, precision, first_photos(files, wanted) if wanted else None, temperature)
+
+
 def first_photos(files: list[Path], n: int = CALIBRATION_IMAGES) -> list[Image.Image]:
     """The first ``n`` readable photos of ``files``: what int8 calibrates on and engine auto measures on."""
     images = []

@@ -15,7 +15,7 @@ import torch
 
 from .colorizer import Colorizer, Prepared, finish, prepare
 from .data import DataError, list_images, load_rgb
-from .factory import AUTO_IMAGES, CALIBRATION_IMAGES, first_photos, make_colorizer
+from .factory import colorizer_for_files
 from .images import write_png
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def colorize_path(spec: str | Colorizer, source: Path, output: Path, batch_size:
     if isinstance(spec, Colorizer):
         colorizer = spec
     else:
-        colorizer = _colorizer_for(spec, files, precision, temperature, engine)
+        colorizer = colorizer_for_files(spec, files, engine, precision, temperature)
     root = source if source.is_dir() else source.parent
     result = ColorizeResult(engine=colorizer.describe())
     show = sys.stderr.isatty() if progress is None else progress
@@ -77,11 +77,3 @@ def _load_one(path: Path, size: int) -> Prepared | str:
     except DataError as exc:
         logger.warning("skipping %s", exc)
         return str(exc)
-
-
-def _colorizer_for(spec: str, files: list[Path], precision: str, temperature: float | None, engine: str) -> Colorizer:
-    """The colorizer ``colorize`` runs: int8 calibrates on the first input photos; ``engine="auto"``
-    takes the fastest accurate engine for this model and CPU (colorcore.selection)."""
-    wanted = AUTO_IMAGES if engine == "auto" else CALIBRATION_IMAGES if precision == "int8" else 0
-    photos = first_photos(files, wanted) if wanted else None
-    return make_colorizer(spec, engine, precision, photos, temperature)

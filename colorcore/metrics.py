@@ -47,13 +47,12 @@ def evaluate(spec: str, data: Path, split: str = "test", size: int = 256, limit:
              temperature: float | None = None, precision: str = "fp32", seed: int | None = None,
              engine: str = "torch") -> dict:
     """Metrics of a model and of the gray baseline on the color images of one split (by person)."""
-    from .factory import AUTO_IMAGES, CALIBRATION_IMAGES, first_photos, make_colorizer
+    from .factory import colorizer_for_files
 
     data = Path(data)
     # int8 calibrates, and engine auto measures, on training photos, never on the ones scored here.
     train = split_files(data, seed or 0)["train"]
-    wanted = AUTO_IMAGES if engine == "auto" else CALIBRATION_IMAGES if precision == "int8" else 0
-    colorizer = make_colorizer(spec, engine, precision, first_photos(train, wanted) if wanted else None, temperature)
+    colorizer = colorizer_for_files(spec, train, engine, precision, temperature)
     if split == "all":
         files = list_images(data)
     else:
