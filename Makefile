@@ -81,7 +81,8 @@ fixtures: venv
 	$(CC) colorize --model fixtures/models/l2-w025.pt --input fixtures/lfw-test-sample --output fixtures/demo/l2
 
 # The seed study end to end from raw LFW: the full-size eccv16 networks (cross-entropy and L2),
-# their test-split metrics, colorizations and a study. Hours on a CPU; use --device cuda where there is one.
+# their test-split metrics, colorizations and a study. It first times a few steps and says how long
+# the run would take here; beyond an hour it stops unless YES=1 (hours on a CPU without AMX or a GPU).
 # The seed's settings are 2 passes at learning rate 3e-5; `make reproduce LR=3e-4 MAX_STEPS=500` is
 # the shorter run whose figures are in README.md (MAX_STEPS caps the steps of batch 8).
 # Zhang et al.'s official weights (`python -m colorcore fetch-weights zhang2016`): when present, their
@@ -92,6 +93,7 @@ LR        ?= 3e-5
 MAX_STEPS ?=
 TRAIN      = $(CC) train --data $(LFW) --epochs $(EPOCHS) --lr $(LR) --resume $(if $(MAX_STEPS),--max-steps $(MAX_STEPS))
 reproduce: venv
+	$(CC) estimate --data $(LFW) --epochs $(EPOCHS) --models 2 $(if $(MAX_STEPS),--max-steps $(MAX_STEPS)) $(if $(YES),--yes)
 	$(TRAIN) --out runs/ce --loss ce
 	$(TRAIN) --out runs/l2 --loss l2
 	$(CC) evaluate --model runs/ce/last.pt --data $(LFW) --temperature 0.38 > runs/eval-ce-t038.json

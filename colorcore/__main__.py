@@ -31,6 +31,21 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _estimate(args: argparse.Namespace) -> int:
+    from .train import TrainConfig, estimate
+
+    config = TrainConfig(data=args.data, out="", loss=args.loss, epochs=args.epochs, batch_size=args.batch_size,
+                         image_size=args.image_size, width=args.width, device=args.device, precision=args.precision,
+                         max_steps=args.max_steps, workers=args.workers)
+    found = estimate(config, args.steps)
+    hours = found.seconds * args.models / 3600
+    print(f"{found.describe()}; {args.models} model(s): about {hours:.1f} hours on this machine")  # noqa: T201
+    if hours > args.limit_hours and not args.yes:
+        raise ColorcoreError(f"this would take about {hours:.1f} hours here, more than {args.limit_hours:g}: "
+                             "run it where there is a GPU or AMX, or say --yes (make reproduce YES=1)")
+    return 0
+
+
 def _colorize(args: argparse.Namespace) -> int:
     from .infer import colorize_path
 
@@ -117,6 +132,23 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--report-every", type=int, default=100,
                    help="steps between progress lines when stderr is not a terminal (also once a minute)")
     t.set_defaults(func=_train)
+
+    est = sub.add_parser("estimate", help="how long a training run would take here, from a few timed steps")
+    est.add_argument("--data", required=True)
+    est.add_argument("--loss", choices=("ce", "l2"), default="ce")
+    est.add_argument("--epochs", type=int, default=2)
+    est.add_argument("--batch-size", type=int, default=8)
+    est.add_argument("--image-size", type=int, default=256)
+    est.add_argument("--width", type=float, default=1.0)
+    est.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    est.add_argument("--precision", choices=PRECISIONS, default="auto")
+    est.add_argument("--max-steps", type=int)
+    est.add_argument("--workers", type=int, default=2)
+    est.add_argument("--steps", type=int, default=3, help="steps timed (after one warm-up)")
+    est.add_argument("--models", type=int, default=1, help="models the run trains (make reproduce: 2)")
+    est.add_argument("--limit-hours", type=float, default=1.0, help="longer than this needs --yes")
+    est.add_argument("--yes", action="store_true", help="go on however long it takes")
+    est.set_defaults(func=_estimate)
 
     c = sub.add_parser("colorize", help="colorize a file or folder; one PNG per input")
     c.add_argument("--model", required=True, help="checkpoint path, zhang2016 or zhang2016:PATH")

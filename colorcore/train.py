@@ -5,6 +5,7 @@ The run folder holds ``config.json``, ``split.json``, ``bins.pt`` (bins, prior, 
 """
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -356,3 +357,46 @@ def train(config: TrainConfig, resume: bool = False, progress: bool | None = Non
     elapsed = time.perf_counter() - started
     return TrainResult(out, step, said.first_mean, said.last_mean, images * world / elapsed if elapsed > 0 else 0.0,
                        stats["skipped_gray"], stats["skipped_unreadable"], history)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """How long a training run would take on this machine, from a few timed steps."""
+
+    images_per_second: float
+    images: int  # in the training split
+    steps: int  # of the whole run
+    seconds: float
+
+    def describe(self) -> str:
+        return (f"{self.images} training images, {self.steps} steps; {self.images_per_second:.2f} images/s measured "
+                f"here: about {_duration(self.seconds)} per model")
+
+
+def estimate(config: TrainConfig, timed_steps: int = 3) -> Estimate:
+    """Time ``timed_steps`` real steps (after one warm-up) of ``config`` on its own photos, on this
+    machine's device and precision, and scale them to the whole run (``epochs`` over the training split,
+    or ``max_steps``)."""
+    rt = pick_runtime(config.device, config.precision)
+    splits = split_files(Path(config.data), config.seed, config.val_fraction, config.test_fraction)
+    train_files = splits["train"]
+    if len(train_files) < config.batch_size:
+        raise DataError(f"{len(train_files)} training images are fewer than one batch of {config.batch_size}")
+    sample = scan(train_files[:64], config.prior_size, progress=False)
+    bins = learn_bins(sample.histogram)
+    mconf = ModelConfig(q=bins.q, head="classification" if config.loss == "ce" else "regression", width=config.width)
+    model = rt.format_model(ColorizationNet(mconf).to(rt.device))
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(config.beta1, config.beta2))
+    dataset = ImageFolderDataset(train_files, config.image_size)
+    loader = DataLoader(dataset, batch_size=config.batch_size, sampler=EpochSampler(len(dataset), config.seed, 0),
+                        num_workers=config.workers, drop_last=True)
+    batches = iter(loader)
+    train_step(model, opt, next(batches), bins, mconf, rt)  # warm-up: allocations, kernels chosen
+    started = time.perf_counter()
+    done = 0
+    for batch in itertools.islice(batches, timed_steps):
+        train_step(model, opt, batch, bins, mconf, rt)
+        done += len(batch)
+    rate = done / (time.perf_counter() - started) if done else float("nan")
+    steps = config.max_steps or len(train_files) // config.batch_size * config.epochs
+    return Estimate(rate, len(train_files), steps, steps * config.batch_size / rate)

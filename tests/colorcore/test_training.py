@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -207,3 +208,19 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path, capsys, args, messa
     assert main([subst.get(a, a) for a in args]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_run_says_how_long_it_would_take_here_and_asks_for_yes_beyond_the_limit():
+    """make reproduce's first step: a few real steps timed, scaled to the run; beyond the limit (an
+    hour by default; a millisecond here, to show the refusal) it stops and names --yes."""
+    base = [sys.executable, "-m", "colorcore", "estimate", "--data", str(TRAIN_PHOTOS), "--width", "0.125",
+            "--image-size", "64", "--batch-size", "4", "--workers", "0", "--steps", "2", "--epochs", "2"]
+    done = subprocess.run(base, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-1000:]
+    assert re.search(r"\d+ training images, \d+ steps; [\d.]+ images/s measured here: about \S+ per model", done.stdout)
+    refused = subprocess.run(base + ["--limit-hours", "0.0000001"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "say --yes (make reproduce YES=1)" in refused.stderr
+    assert refused.stderr.count("\n") == 1  # one line, no traceback
+    agreed = subprocess.run(base + ["--limit-hours", "0.0000001", "--yes"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert agreed.returncode == 0
