@@ -18,3 +18,8 @@ class VoteForm(forms.Form):
     # Measured in the browser; absent without JavaScript. An hour caps absurd values.
     response_ms = forms.IntegerField(min_value=0, max_value=3_600_000, required=False)
     displayed_ms = forms.IntegerField(min_value=0, max_value=3_600_000, required=False)
+
+
+class PlateForm(forms.Form):
+    position = forms.IntegerField(min_value=1, max_value=100)
+    answer = forms.TypedChoiceField(choices=[(str(d), str(d)) for d in range(-1, 10)], coerce=int)

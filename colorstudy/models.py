@@ -158,6 +158,14 @@ class Participant(models.Model):
     viewport_width = models.PositiveIntegerField(null=True, blank=True, help_text="CSS pixels, at consent.")
     viewport_height = models.PositiveIntegerField(null=True, blank=True)
     device_class = models.CharField(max_length=10, blank=True, help_text="phone, tablet or desktop (from the viewport).")
+    # Colour-vision plates (colorstudy.plates), in studies that show them.
+    screened_at = models.DateTimeField(null=True, blank=True, help_text="When the last plate was answered.")
+    plates_shown = models.PositiveSmallIntegerField(default=0)
+    plates_right = models.PositiveSmallIntegerField(default=0)
+    colour_vision = models.CharField(max_length=40, blank=True,
+                                     help_text="normal, the deficiencies suspected (protan+deutan), or demo missed.")
+    screened_out_at = models.DateTimeField(null=True, blank=True,
+                                           help_text="Turned away by the plates; the trial list went to a newcomer.")
 
     class Meta:
         # No default ordering: it would join the study into every query on the hot path.
@@ -171,6 +179,35 @@ class Participant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study.slug}#{self.slot}"
+
+
+class Plate(models.Model):
+    """One colour-vision plate shown to a participant, generated for them (colorstudy.plates)."""
+
+    class Kind(models.TextChoices):
+        DEMO = "demo", "Demonstration (readable by everyone)"
+        PROTAN = "protan", "Protan"
+        DEUTAN = "deutan", "Deutan"
+        TRITAN = "tritan", "Tritan"
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="plates")
+    position = models.PositiveSmallIntegerField(help_text="1-based order.")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    digit = models.PositiveSmallIntegerField(help_text="The figure.")
+    token = models.CharField(max_length=32, unique=True, default=new_token)
+    path = models.CharField(max_length=300, help_text="File under MEDIA_ROOT, named by the token.")
+    answer = models.SmallIntegerField(null=True, blank=True, help_text="The digit answered; -1: no number seen.")
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "position"], name="plate_unique_position"),
+            models.CheckConstraint(condition=Q(digit__lte=9), name="plate_digit_range"),
+            models.CheckConstraint(condition=Q(answer__gte=-1) & Q(answer__lte=9), name="plate_answer_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant} plate {self.position}"
 
 
 class Trial(models.Model):

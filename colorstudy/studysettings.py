@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DESIGNS = ("balanced", "adaptive")
+COLOUR_VISION = ("off", "record", "exclude")
 
 
 class SettingsError(ValueError):
@@ -42,6 +43,11 @@ def _one_of(*choices: str):
         if value not in choices:
             raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return check
+
+
+def _web_address(name: str, value: Any) -> None:
+    if value is not None and not str(value).startswith(("https://", "http://")):
+        raise SettingsError(f"{name} must be a web address (https://...), got {value!r}")
 
 
 def _design_help() -> str:
@@ -87,6 +93,14 @@ class StudySettings:
     turing: bool = setting(False, label="Turing mode (against the real photo)", flag="--turing", toml="turing",
                            kind=bool, help="each trial: one system against the real photo (--ground-truth); report "
                            "fooling rates")
+    colour_vision: str = setting("off", label="Colour-vision plates", flag="--colour-vision", toml="colour_vision",
+                                 choices=COLOUR_VISION, check=_one_of(*COLOUR_VISION),
+                                 help="off (the default), record (plates before the first trial, results kept) or "
+                                 "exclude (who fails is thanked and turned away before any trial)")
+    screened_out_url: str | None = setting(None, label="Screened out: sent to", flag="--screened-out-url",
+                                           toml="screened_out_url", kind=str, check=_web_address,
+                                           help="with --colour-vision exclude: where a participant who fails the "
+                                           "plates is sent, e.g. Prolific's link with your screened-out code")
     # Recorded when the study is generated, not given as such.
     catch_trials: int = setting(0, label="Catch trials per participant")
     participants: int = setting(0, label="Participant lists")
@@ -114,6 +128,11 @@ class StudySettings:
         data = dataclasses.asdict(self)
         data["practice_images"] = list(self.practice_images)
         return data
+
+    @property
+    def screens_colour_vision(self) -> bool:
+        """Colour-vision plates come before the first trial (colorstudy.plates)."""
+        return self.colour_vision != "off"
 
     @property
     def adaptive(self) -> bool:

@@ -28,6 +28,7 @@ urlpatterns = [
     path("p/<token:token>/", views.participant_page, name="participant"),
     path("p/<token:token>/consent/", views.consent, name="consent"),
     path("p/<token:token>/vote/", views.vote, name="vote"),
+    path("p/<token:token>/plate/", views.plate_answer, name="plate"),
     path("p/<token:token>/continue/", views.continue_after_break, name="continue"),
     path("img/<token:token>.png", views.stimulus_image, name="stimulus"),
     path("staff/", views.studies_page, name="studies"),

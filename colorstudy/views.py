@@ -19,8 +19,8 @@ from evaluation import csvsafe
 
 from . import hotpath, services
 from .deployment import ACCEL_PREFIX
-from .forms import ConsentForm, VoteForm
-from .models import Participant, Stimulus, Study
+from .forms import ConsentForm, PlateForm, VoteForm
+from .models import Participant, Plate, Stimulus, Study
 from .ratelimit import rate_limited
 
 logger = logging.getLogger(__name__)
@@ -134,6 +134,11 @@ def participant_page(request: HttpRequest, token: str) -> HttpResponse:
         return _message(request, 200, "This session has ended",
                         "It was not finished in time, and its place was offered to someone else. Thank you for "
                         "the answers you gave: they are kept.", study)
+    if participant.screened_out_at is not None:
+        return _screened_out(request, participant)
+    if (plate := services.pending_plate(participant)) is not None:
+        return render(request, "colorstudy/plate.html", {"study": study, "participant": participant, "plate": plate,
+                                                         "total": participant.plates.count()})
     if feedback := services.practice_feedback(participant, request.GET.get("feedback", "")):
         return render(request, "colorstudy/feedback.html", {"study": study, "participant": participant, **feedback})
     step = services.next_step(participant)
@@ -169,8 +174,33 @@ def consent(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("participant", token=participant.token)
 
 
-# A refused vote in HTTP: malformed, not allowed yet, no such trial, or in conflict with the state.
-REFUSAL_STATUS = {"malformed": 400, "no-consent": 403, "no-trial": 404, "not-current": 409, "answered": 409}
+def _screened_out(request: HttpRequest, participant: Participant) -> HttpResponse:
+    return render(request, "colorstudy/screened_out.html",
+                  {"study": participant.study, "return_url": participant.study.settings.screened_out_url})
+
+
+@require_POST
+def plate_answer(request: HttpRequest, token: str) -> HttpResponse:
+    """Store the answer to the current colour-vision plate, then show what comes next."""
+    participant = _participant(token)
+    if limited := rate_limited(request, "vote", settings.RATE_LIMIT_VOTE):
+        return limited
+    form = PlateForm(request.POST)
+    if not form.is_valid():
+        fields = ", ".join(f"{name}: {' '.join(errs)}" for name, errs in form.errors.items())
+        return _message(request, 400, "Your answer could not be read", fields, participant.study)
+    if participant.consented_at is None or participant.study.status != Study.Status.OPEN:
+        return _message(request, 403, "This answer was not accepted", "The study is not open to you now.",
+                        participant.study)
+    try:
+        services.answer_plate(participant, form.cleaned_data["position"], form.cleaned_data["answer"])
+    except services.PlateRefused as refused:
+        return _message(request, 409, "This answer was not accepted", str(refused), participant.study)
+    return redirect("participant", token=participant.token)
+
+
+# A refused vote in HTTP: malformed, not allowed yet (consent, plates), no such trial, or in conflict with the state.
+REFUSAL_STATUS = {"malformed": 400, "no-consent": 403, "not-screened": 403, "no-trial": 404, "not-current": 409, "answered": 409}
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -266,7 +296,10 @@ def continue_after_break(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 def stimulus_image(request: HttpRequest, token: str) -> HttpResponse:
     """A stimulus by its opaque token: no name, date or validator that could tell systems apart."""
-    stim = get_object_or_404(Stimulus.objects.only("path", "content_type"), token=token)
+    stim = Stimulus.objects.only("path", "content_type").filter(token=token).first()
+    if stim is None:  # a colour-vision plate: the same pipeline, the same headers
+        stim = get_object_or_404(Plate.objects.only("path"), token=token)
+        stim.content_type = "image/png"
     if settings.X_ACCEL_REDIRECT:  # nginx sends the file from its internal location (colorstudy.deployment)
         response = HttpResponse(content_type=stim.content_type)
         response["X-Accel-Redirect"] = ACCEL_PREFIX + stim.path  # nginx adds the stimulus headers there

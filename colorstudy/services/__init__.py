@@ -10,6 +10,7 @@ from .admission import (
     give_consent,
     quota_reached,
 )
+from .screening import PlateRefused, answer_plate, pending_plate
 from .status import StudyRow, StudyStatus, catch_excluded, state_label, study_list, study_status
 from .voting import (
     REFUSALS,
@@ -33,7 +34,7 @@ from .voting import (
 )
 
 __all__ = [
-    "REFUSALS", "ExternalIds", "NextStep", "Screen", "ShownStimulus", "ShownTrial", "StudyRow", "StudyStatus",
+    "REFUSALS", "ExternalIds", "NextStep", "PlateRefused", "answer_plate", "pending_plate", "Screen", "ShownStimulus", "ShownTrial", "StudyRow", "StudyStatus",
     "VoteOutcome", "VoteRefused", "assign_participant", "break_due", "catch_excluded", "clean_text",
     "closed_to_newcomers", "current_trial", "find_participant", "finish", "give_consent", "next_step", "next_trials",
     "participant_and_next_trials", "practice_feedback", "quota_reached", "record_vote", "state_label", "study_list",

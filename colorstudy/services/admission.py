@@ -184,15 +184,25 @@ def _take_over_abandoned(study: Study, now) -> Participant | None:
         old = Participant.objects.select_for_update(skip_locked=True).filter(pk=pk, abandoned_at__isnull=True).first()
         if old is None:
             continue
-        remaining = list(old.trials.filter(vote__isnull=True).order_by("position"))
-        if not remaining:
+        new = hand_over(old)
+        if new is None:
             continue
-        last_slot = study.participants.aggregate(m=Max("slot"))["m"]
-        new = Participant.objects.create(study=study, slot=last_slot + 1, trial_count=len(remaining), replaces=old)
-        for position, trial in enumerate(remaining, start=1):
-            trial.participant, trial.position = new, position
-        Trial.objects.bulk_update(remaining, ["participant", "position"])
         Participant.objects.filter(pk=old.pk).update(abandoned_at=now)
-        logger.info("participant %s abandoned; %d trials go to %s", old, len(remaining), new)
+        logger.info("participant %s abandoned; %d trials go to %s", old, new.trial_count, new)
         return new
     return None
+
+
+def hand_over(old: Participant) -> Participant | None:
+    """Move ``old``'s unanswered trials to a new, unassigned participant (the next newcomer's
+    list); None when none is left. Runs inside the caller's transaction."""
+    study = old.study
+    remaining = list(old.trials.filter(vote__isnull=True).order_by("position"))
+    if not remaining:
+        return None
+    last_slot = study.participants.aggregate(m=Max("slot"))["m"]
+    new = Participant.objects.create(study=study, slot=last_slot + 1, trial_count=len(remaining), replaces=old)
+    for position, trial in enumerate(remaining, start=1):
+        trial.participant, trial.position = new, position
+    Trial.objects.bulk_update(remaining, ["participant", "position"])
+    return new

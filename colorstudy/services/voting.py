@@ -30,9 +30,9 @@ class VoteRefused(Exception):
         self.message = message
 
 
-# Why a vote is refused: a malformed choice, no consent yet, no such trial, not the trial whose
+# Why a vote is refused: a malformed choice, no consent yet, the colour-vision plates not passed, no such trial, not the trial whose
 # turn it is, or a trial already answered otherwise (the views say it in HTTP).
-REFUSALS = ("malformed", "no-consent", "no-trial", "not-current", "answered")
+REFUSALS = ("malformed", "no-consent", "not-screened", "no-trial", "not-current", "answered")
 
 
 class VoteOutcome(enum.Enum):
@@ -192,6 +192,9 @@ def record_vote(participant: Participant, position: int, side: str, response_ms:
         raise VoteRefused("malformed", f"side must be one of {Vote.Side.values}, got {side!r}")
     if participant.consented_at is None:
         raise VoteRefused("no-consent", "consent has not been given")
+    if participant.screened_out_at is not None or (participant.screened_at is None
+                                                   and participant.study.settings.screens_colour_vision):
+        raise VoteRefused("not-screened", "the colour-vision plates come first")
     current = current_trial(participant) if upcoming is None else (upcoming[0] if upcoming else None)
     if current is None or position < current.position:
         existing = Vote.objects.filter(trial__participant=participant, trial__position=position).first()
