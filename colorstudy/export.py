@@ -23,6 +23,9 @@ COLUMNS = [
     "displayed_ms",
     "viewport_width",
     "device_class",
+    "plates_right",  # colour-vision plates (colorstudy.plates): answered right, of shown; blank: not screened
+    "plates_shown",
+    "colour_vision",  # normal, the deficiencies suspected (protan+deutan), or demo missed
     "finished",
     "time",
     "vote_id",  # the order votes were stored in
@@ -53,16 +56,25 @@ def vote_rows(study: Study) -> Iterator[tuple]:
             "displayed_ms",
             "trial__participant__viewport_width",
             "trial__participant__device_class",
+            "trial__participant__plates_right",
+            "trial__participant__plates_shown",
+            "trial__participant__colour_vision",
             "trial__participant__finished_at",
             "created_at",
             "pk",
             "trial__participant__scheduled_after_vote",
         )
     )
-    for (slot, ext, pos, image, left, right, chosen, catch, practice, ms, shown, width, device, finished, created,
-         pk, scheduled) in query.iterator(chunk_size=10_000):
+    for (slot, ext, pos, image, left, right, chosen, catch, practice, ms, shown, width, device, right_plates,
+         plates, vision, finished, created, pk, scheduled) in query.iterator(chunk_size=10_000):
         yield (participant_label(slot), ext, pos, image, left, right, chosen, catch, practice, ms, shown, width, device,
-               finished is not None, created.isoformat(), pk, "" if scheduled is None else scheduled)
+               *_plates(right_plates, plates, vision), finished is not None, created.isoformat(), pk,
+               "" if scheduled is None else scheduled)
+
+
+def _plates(right: int, shown: int, vision: str) -> tuple:
+    """The colour-vision columns: blank for a participant who saw no plates."""
+    return (right, shown, vision) if vision else ("", "", "")
 
 
 def write_csv(study: Study, out: TextIO) -> int:
@@ -84,8 +96,30 @@ def votes_frame(study: Study):
 
 def review_frame(study: Study):
     """Each voter's data-quality checks (``evaluation.quality``) under the study's catch-trial rule;
-    None before the first vote."""
+    the participants the colour-vision plates screened join it; None before any of them."""
+    import pandas as pd
+
     from evaluation.quality import participant_review
 
     votes = votes_frame(study)
-    return None if votes.empty else participant_review(votes, study.catch_max_fail_rate)
+    screened = pd.DataFrame.from_records(
+        [(participant_label(slot), ext, right, shown, vision, out is not None)
+         for slot, ext, right, shown, vision, out in study.participants.exclude(colour_vision="").order_by("slot")
+         .values_list("slot", "external_id", "plates_right", "plates_shown", "colour_vision", "screened_out_at")],
+        columns=["participant", "external_id", "plates_right", "plates_shown", "colour_vision", "screened_out"])
+    if votes.empty and screened.empty:
+        return None
+    table = participant_review(votes, study.catch_max_fail_rate) if not votes.empty else pd.DataFrame(
+        columns=["participant", "external_id", "votes", "finished"])
+    if screened.empty:
+        return table
+    # Participants the plates turned away cast no vote: they join the table with their plates alone.
+    table = table.merge(screened.drop(columns="external_id"), on="participant", how="outer")
+    missing = table["external_id"].isna()
+    table.loc[missing, "external_id"] = table.loc[missing, "participant"].map(
+        screened.set_index("participant")["external_id"])
+    table["votes"] = table["votes"].fillna(0).astype(int)
+    for flag in ("finished", "screened_out", "fails_catch", "one_sided", "outlier"):
+        if flag in table:
+            table[flag] = table[flag].astype("boolean").fillna(False).astype(bool)
+    return table

@@ -247,6 +247,6 @@ def render(plate: Plate) -> Image.Image:
     canvas = Image.new("RGB", (plate.size * scale, plate.size * scale), (236, 236, 236))
     draw = ImageDraw.Draw(canvas)
     encoded = np.round(255 * colour.models.eotf_inverse_sRGB(np.clip(plate.colours, 0, 1))).astype(int)
-    for (x, y), r, rgb in zip(plate.centres * scale, plate.radii * scale, encoded):
+    for (x, y), r, rgb in zip(plate.centres * scale, plate.radii * scale, encoded, strict=True):
         draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(int(v) for v in rgb))
     return canvas.resize((plate.size, plate.size), Image.Resampling.LANCZOS)

@@ -370,6 +370,9 @@ def _checks(row: dict) -> str:
     """The failed checks of one participant in words, or 'ok'."""
     failed = [text for key, text in (("fails_catch", "fails the catch rule"), ("one_sided", "one side beyond chance"),
                                      ("outlier", "answers unlike the others")) if row.get(key)]
+    vision = row.get("colour_vision")
+    if isinstance(vision, str) and vision not in ("", "normal"):
+        failed.append(f"colour plates: {vision}")
     return "; ".join(failed) or "ok"
 
 

@@ -29,6 +29,7 @@ class ReportOptions:
     min_viewport: int | None = None
     exclude_one_sided: bool = False
     exclude_outliers: bool = False
+    exclude_colour_vision: bool = False  # leave out who missed the colour-vision plates (a study run with record)
     reference: str | None = None
     jod_prior: str = "gaussian"
     by_image: bool = False
@@ -59,6 +60,9 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
                         help="leave out participants who chose one side beyond chance (Holm-adjusted, at --alpha)")
     parser.add_argument("--exclude-outliers", action="store_true",
                         help="leave out participants whom pwcmp's outlier analysis puts above 1.5")
+    parser.add_argument("--exclude-colour-vision", action="store_true",
+                        help="leave out participants whose colour-vision plates suggest a deficiency or who missed "
+                        "the plate everyone can read (studies run with --colour-vision record; decide before looking)")
     parser.add_argument("--systems", nargs="*", default=None, help="order of systems: the first is system_a")
     parser.add_argument("--reference", help="system whose JOD score and Bradley-Terry strength are fixed at 0")
     parser.add_argument("--jod-prior", choices=PRIORS, default="gaussian", help="pwcmp's distance prior (default gaussian)")
@@ -80,6 +84,7 @@ def options_from_arguments(values: dict, **defaults: Any) -> ReportOptions:
         "min_viewport": values["min_viewport"],
         "exclude_one_sided": values["exclude_one_sided"],
         "exclude_outliers": values["exclude_outliers"],
+        "exclude_colour_vision": values.get("exclude_colour_vision"),
         "reference": values["reference"],
         "jod_prior": values["jod_prior"],
         "by_image": values["by_image"],

@@ -170,6 +170,7 @@ class Report:
     excluded: list[str]
     incomplete: list[str]  # participants who did not finish their list
     one_sided: pd.DataFrame | None  # per participant: left choices, Holm-adjusted p, flagged
+    colour_vision: pd.DataFrame | None  # per screened participant: the plates' result (colorstudy.plates)
     screening: ObserverScreening | None  # pwcmp's outlier analysis
     jod: JODResult | None
     jod_by_image: list[JODResult]
@@ -194,6 +195,10 @@ class Report:
     @property
     def one_sided_excluded(self) -> bool:
         return self.options.exclude_one_sided
+
+    @property
+    def colour_vision_excluded(self) -> bool:
+        return self.options.exclude_colour_vision
 
     @property
     def outliers_excluded(self) -> bool:
@@ -231,6 +236,10 @@ def build_report(votes: pd.DataFrame | str | Path, options: ReportOptions | None
     if not study and not isinstance(votes, pd.DataFrame):
         study = Path(votes).stem
     used, catch, excluded = _exclusions(df, options)
+    vision = colour_vision(df)
+    if options.exclude_colour_vision and vision is not None:
+        missed = [p for p in vision.loc[vision["colour_vision"] != "normal", "participant"] if p not in excluded]
+        used, excluded = _without(used, missed, df), excluded + missed
     one_sided = one_sided_participants(used, options.alpha)
     if options.exclude_one_sided and len(one_sided):
         flagged = [p for p in one_sided.loc[one_sided["flagged"], "participant"] if p not in excluded]
@@ -258,6 +267,7 @@ def build_report(votes: pd.DataFrame | str | Path, options: ReportOptions | None
         excluded=excluded,
         incomplete=sorted(set(df.loc[~df["finished"], "participant"].astype(str))) if "finished" in df else [],
         one_sided=one_sided,
+        colour_vision=vision,
         screening=screening,
         jod=jod,
         jod_by_image=by_image,
@@ -268,6 +278,20 @@ def build_report(votes: pd.DataFrame | str | Path, options: ReportOptions | None
         adaptive="scheduled_after_vote" in df and bool(pd.to_numeric(df["scheduled_after_vote"],
                                                                      errors="coerce").notna().any()),
     )
+
+
+def colour_vision(df: pd.DataFrame) -> pd.DataFrame | None:
+    """Each participant who saw colour-vision plates: participant, colour_vision (normal, the
+    deficiencies suspected, or demo missed), plates_right, plates_shown; None without such a column."""
+    if "colour_vision" not in df:
+        return None
+    screened = df[df["colour_vision"].fillna("").astype(str).str.strip() != ""]
+    if screened.empty:
+        return None
+    columns = ["participant", "colour_vision"] + [c for c in ("plates_right", "plates_shown") if c in df]
+    table = screened[columns].drop_duplicates("participant").copy()
+    table["participant"] = table["participant"].astype(str)
+    return table.sort_values("participant").reset_index(drop=True)
 
 
 def _exclusions(df: pd.DataFrame, options: ReportOptions) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:

@@ -117,6 +117,10 @@ def to_dict(report: Report) -> dict:
             for r in report.one_sided_flagged.itertuples()
         ],
         "one_sided_excluded": report.one_sided_excluded,
+        "colour_vision": None if report.colour_vision is None else [
+            {"participant": r.participant, "result": str(r.colour_vision)} for r in report.colour_vision.itertuples()
+        ],
+        "colour_vision_excluded": report.colour_vision_excluded,
         "observer_screening": None if report.screening is None else [
             {"participant": r.participant, "loglik": float(r.loglik), "distance": float(r.distance), "flagged": bool(r.flagged)}
             for r in report.screening.table().itertuples()

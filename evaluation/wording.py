@@ -154,6 +154,14 @@ def summary_lines(report: Report) -> list[str]:
             + ", ".join(f"{r.participant} (left in {r.left} of {r.n}, p = {r.holm_pvalue:.2g})" for r in flagged.itertuples())
             + "."
         )
+    if report.colour_vision is not None:
+        vision = report.colour_vision
+        missed = vision[vision["colour_vision"] != "normal"]
+        state = ("left out by --exclude-colour-vision" if report.colour_vision_excluded
+                 else "still counted: --exclude-colour-vision leaves them out; decide it before looking at the results")
+        lines.append(f"Colour-vision plates: {len(vision)} participants screened, {len(missed)} missed them"
+                     + (f" ({state}): " + ", ".join(f"{r.participant} ({r.colour_vision})" for r in missed.itertuples())
+                        if len(missed) else "") + ".")
     if report.screening is not None:
         s = report.screening
         table = s.table()
