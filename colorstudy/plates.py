@@ -205,20 +205,20 @@ def _colours(kind: str, rng: np.random.Generator, in_figure: np.ndarray, luminan
 def _pack_dots(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Non-overlapping dots of three sizes filling a disc, largest first."""
     radius = size * 0.48
-    centre = np.array([size / 2, size / 2])
-    centres: list[np.ndarray] = []
-    radii: list[float] = []
-    for r, tries in ((size * 0.024, 900), (size * 0.016, 1600), (size * 0.010, 2400)):
-        angle = rng.uniform(0, 2 * np.pi, tries)
-        dist = (radius - r) * np.sqrt(rng.uniform(0, 1, tries))
-        for point in centre + np.c_[dist * np.cos(angle), dist * np.sin(angle)]:
-            if centres:
-                gap = np.hypot(*(np.asarray(centres) - point).T) - np.asarray(radii) - r
-                if gap.min() < size * 0.004:
-                    continue
-            centres.append(point)
-            radii.append(r * rng.uniform(0.85, 1.0))
-    return np.asarray(centres), np.asarray(radii)
+    tries = ((size * 0.024, 900), (size * 0.016, 1600), (size * 0.010, 2400))
+    centres = np.empty((sum(n for _, n in tries), 2))
+    radii = np.empty(len(centres))
+    count = 0
+    for r, n in tries:
+        angle = rng.uniform(0, 2 * np.pi, n)
+        dist = (radius - r) * np.sqrt(rng.uniform(0, 1, n))
+        for point in size / 2 + np.c_[dist * np.cos(angle), dist * np.sin(angle)]:
+            gaps = np.hypot(*(centres[:count] - point).T) - radii[:count] - r
+            if count and gaps.min() < size * 0.004:
+                continue
+            centres[count], radii[count] = point, r * rng.uniform(0.85, 1.0)
+            count += 1
+    return centres[:count].copy(), radii[:count].copy()
 
 
 def _digit_mask(digit: int, size: int, slant: float) -> np.ndarray:

@@ -25,7 +25,8 @@ logger = logging.getLogger(__name__)
 
 # What a participant sees, from the link to the completion code, and the page they all extend
 # (an `{% extends %}` compiles its parent only when first rendered). Staff pages may stay cold.
-PARTICIPANT_TEMPLATES = ("base", "consent", "trial", "break", "feedback", "complete", "message")
+PARTICIPANT_TEMPLATES = ("base", "consent", "plate", "trial", "break", "feedback", "complete", "message",
+                         "screened_out")
 
 
 def _resolver() -> None:
@@ -41,11 +42,20 @@ def _database() -> None:
     connection.ensure_connection()
 
 
+def _plates() -> None:
+    """colour-science (about a second to import) and the plates' simulation matrices."""
+    from .plates import DEFICIENCIES, confusion_direction
+
+    for deficiency in DEFICIENCIES:
+        confusion_direction(deficiency)
+
+
 STEPS: dict[str, Callable[[], None]] = {
     "resolver": _resolver,
     "templates": _templates,
     "redis": ratelimit.connect,
     "database": _database,
+    "plates": _plates,
 }
 
 
