@@ -23,6 +23,18 @@ COLUMNS = [
     "displayed_ms",
     "viewport_width",
     "device_class",
+    "viewport_height",
+    "device_pixel_ratio",
+    "screen_width",
+    "screen_height",
+    "zoom",  # as far as the browser tells (1: 100%)
+    "color_gamut",  # srgb, p3 or rec2020 (CSS color-gamut)
+    "dynamic_range",
+    "pointer",  # fine, coarse or none
+    "image_px",  # this vote: the width each image was shown at, CSS pixels at 100% zoom
+    "focus_lost",  # this vote: the window lost focus during the trial
+    "resized",  # this vote: the window was resized during the trial
+    "viewport",  # this vote: WIDTHxHEIGHT@RATIO where it differs from the consent's
     "plates_right",  # colour-vision plates (colorstudy.plates): answered right, of shown; blank: not screened
     "plates_shown",
     "colour_vision",  # normal, the deficiencies suspected (protan+deutan), or demo missed
@@ -56,6 +68,18 @@ def vote_rows(study: Study) -> Iterator[tuple]:
             "displayed_ms",
             "trial__participant__viewport_width",
             "trial__participant__device_class",
+            "trial__participant__viewport_height",
+            "trial__participant__device_pixel_ratio",
+            "trial__participant__screen_width",
+            "trial__participant__screen_height",
+            "trial__participant__zoom",
+            "trial__participant__color_gamut",
+            "trial__participant__dynamic_range",
+            "trial__participant__pointer",
+            "image_px",
+            "focus_lost",
+            "resized",
+            "viewport",
             "trial__participant__plates_right",
             "trial__participant__plates_shown",
             "trial__participant__colour_vision",
@@ -65,11 +89,12 @@ def vote_rows(study: Study) -> Iterator[tuple]:
             "trial__participant__scheduled_after_vote",
         )
     )
-    for (slot, ext, pos, image, left, right, chosen, catch, practice, ms, shown, width, device, right_plates,
-         plates, vision, finished, created, pk, scheduled) in query.iterator(chunk_size=10_000):
+    for row in query.iterator(chunk_size=10_000):
+        (slot, ext, pos, image, left, right, chosen, catch, practice, ms, shown, width, device), rest = row[:13], row[13:]
+        conditions, (right_plates, plates, vision, finished, created, pk, scheduled) = rest[:12], rest[12:]
         yield (participant_label(slot), ext, pos, image, left, right, chosen, catch, practice, ms, shown, width, device,
-               *_plates(right_plates, plates, vision), finished is not None, created.isoformat(), pk,
-               "" if scheduled is None else scheduled)
+               *("" if v is None else v for v in conditions), *_plates(right_plates, plates, vision),
+               finished is not None, created.isoformat(), pk, "" if scheduled is None else scheduled)
 
 
 def _plates(right: int, shown: int, vision: str) -> tuple:
@@ -94,32 +119,63 @@ def votes_frame(study: Study):
     return pd.DataFrame.from_records(list(vote_rows(study)), columns=COLUMNS)
 
 
-def review_frame(study: Study):
-    """Each voter's data-quality checks (``evaluation.quality``) under the study's catch-trial rule;
-    the participants the colour-vision plates screened join it; None before any of them."""
-    import pandas as pd
+# Each participant's viewing conditions at consent (conditions.js), in the participants table and the export.
+CONDITIONS = ["viewport_height", "device_pixel_ratio", "screen_width", "screen_height", "zoom", "color_gamut",
+              "dynamic_range", "pointer"]
+SCREENING = ["plates_right", "plates_shown", "colour_vision", "screened_out"]
 
+
+def participants_frame(study: Study):
+    """Every participant who consented: panel id, viewing conditions, the plates' result; and over
+    their votes, how many were cast with the window out of focus or resized, and the median width
+    the images were shown at (CSS pixels at 100% zoom)."""
+    import pandas as pd
+    from django.db.models import Count, Q
+
+    rows = (study.participants.filter(consented_at__isnull=False).order_by("slot")
+            .annotate(focus_lost_votes=Count("trials__vote", filter=Q(trials__vote__focus_lost=True)),
+                      resized_votes=Count("trials__vote", filter=Q(trials__vote__resized=True)))
+            .values("slot", "external_id", "device_class", "viewport_width", *CONDITIONS, "plates_right",
+                    "plates_shown", "colour_vision", "screened_out_at", "focus_lost_votes", "resized_votes"))
+    table = pd.DataFrame.from_records(list(rows), columns=["slot", "external_id", "device_class", "viewport_width",
+                                                           *CONDITIONS, "plates_right", "plates_shown",
+                                                           "colour_vision", "screened_out_at", "focus_lost_votes",
+                                                           "resized_votes"])
+    table.insert(0, "participant", [participant_label(slot) for slot in table.pop("slot")])
+    table["screened_out"] = table.pop("screened_out_at").notna()
+    widths = pd.DataFrame.from_records(list(Vote.objects.filter(trial__participant__study=study, image_px__isnull=False)
+                                            .values_list("trial__participant__slot", "image_px")),
+                                       columns=["slot", "image_px"])
+    medians = widths.groupby("slot")["image_px"].median()
+    table["median_image_px"] = [medians.get(int(p[1:]) - 1) for p in table["participant"]]
+    if not study.settings.screens_colour_vision:
+        table = table.drop(columns=SCREENING)
+    return table
+
+
+def review_frame(study: Study):
+    """Each participant's data-quality checks (``evaluation.quality``) under the study's catch-trial
+    rule, beside their viewing conditions and colour-vision plates (:func:`participants_frame`);
+    participants who never voted (turned away by the plates) are listed with what they gave.
+    None before anyone consented."""
     from evaluation.quality import participant_review
 
-    votes = votes_frame(study)
-    screened = pd.DataFrame.from_records(
-        [(participant_label(slot), ext, right, shown, vision, out is not None)
-         for slot, ext, right, shown, vision, out in study.participants.exclude(colour_vision="").order_by("slot")
-         .values_list("slot", "external_id", "plates_right", "plates_shown", "colour_vision", "screened_out_at")],
-        columns=["participant", "external_id", "plates_right", "plates_shown", "colour_vision", "screened_out"])
-    if votes.empty and screened.empty:
+    people = participants_frame(study)
+    if people.empty:
         return None
-    table = participant_review(votes, study.catch_max_fail_rate) if not votes.empty else pd.DataFrame(
-        columns=["participant", "external_id", "votes", "finished"])
-    if screened.empty:
-        return table
-    # Participants the plates turned away cast no vote: they join the table with their plates alone.
-    table = table.merge(screened.drop(columns="external_id"), on="participant", how="outer")
-    missing = table["external_id"].isna()
-    table.loc[missing, "external_id"] = table.loc[missing, "participant"].map(
-        screened.set_index("participant")["external_id"])
+    votes = votes_frame(study)
+    if votes.empty:
+        table = people.assign(votes=0, finished=False)
+    else:
+        review = participant_review(votes, study.catch_max_fail_rate)
+        table = review.merge(people.drop(columns="external_id"), on="participant", how="outer")
+        missing = table["external_id"].isna()
+        table.loc[missing, "external_id"] = table.loc[missing, "participant"].map(
+            people.set_index("participant")["external_id"])
     table["votes"] = table["votes"].fillna(0).astype(int)
     for flag in ("finished", "screened_out", "fails_catch", "one_sided", "outlier"):
         if flag in table:
             table[flag] = table[flag].astype("boolean").fillna(False).astype(bool)
-    return table
+    flagged = table[[f for f in ("fails_catch", "one_sided", "outlier", "screened_out") if f in table]].any(axis=1)
+    return (table.assign(_order=~flagged).sort_values(["_order", "participant"], kind="stable")
+            .drop(columns="_order").reset_index(drop=True))

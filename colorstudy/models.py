@@ -158,6 +158,14 @@ class Participant(models.Model):
     viewport_width = models.PositiveIntegerField(null=True, blank=True, help_text="CSS pixels, at consent.")
     viewport_height = models.PositiveIntegerField(null=True, blank=True)
     device_class = models.CharField(max_length=10, blank=True, help_text="phone, tablet or desktop (from the viewport).")
+    # The viewing conditions at consent (colorstudy/static/colorstudy/conditions.js measures them).
+    device_pixel_ratio = models.FloatField(null=True, blank=True)
+    screen_width = models.PositiveIntegerField(null=True, blank=True, help_text="CSS pixels.")
+    screen_height = models.PositiveIntegerField(null=True, blank=True)
+    zoom = models.FloatField(null=True, blank=True, help_text="Page zoom as far as the browser tells (1: 100%).")
+    color_gamut = models.CharField(max_length=10, blank=True, help_text="srgb, p3 or rec2020 (CSS color-gamut).")
+    dynamic_range = models.CharField(max_length=10, blank=True, help_text="standard or high (CSS dynamic-range).")
+    pointer = models.CharField(max_length=10, blank=True, help_text="fine, coarse or none (CSS pointer).")
     # Colour-vision plates (colorstudy.plates), in studies that show them.
     screened_at = models.DateTimeField(null=True, blank=True, help_text="When the last plate was answered.")
     plates_shown = models.PositiveSmallIntegerField(default=0)
@@ -242,6 +250,13 @@ class Vote(models.Model):
     displayed_ms = models.PositiveIntegerField(
         null=True, blank=True, help_text="How long the pair was visible (exposure-limited studies), measured in the browser."
     )
+    # The viewing conditions during the trial, measured in the browser (null without JavaScript).
+    image_px = models.PositiveIntegerField(null=True, blank=True,
+                                           help_text="Width each image was shown at, in CSS pixels at 100% zoom.")
+    focus_lost = models.BooleanField(null=True, blank=True, help_text="The window lost focus during the trial.")
+    resized = models.BooleanField(null=True, blank=True, help_text="The window was resized during the trial.")
+    viewport = models.CharField(max_length=30, blank=True,
+                                help_text="WIDTHxHEIGHT@RATIO during the trial, where it differs from the consent's.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -18,6 +18,7 @@ from typing import Any
 
 DESIGNS = ("balanced", "adaptive")
 COLOUR_VISION = ("off", "record", "exclude")
+DEVICES = ("any", "no-phones", "desktop-only")
 
 
 class SettingsError(ValueError):
@@ -82,6 +83,13 @@ class StudySettings:
     min_viewport_width: int | None = setting(None, label="Narrowest window admitted (px)", flag="--min-viewport-width",
                                              toml="screen.min_width", kind=int, check=_at_least(1),
                                              help="turn away browser windows narrower than this (px)")
+    devices: str = setting("any", label="Devices admitted", flag="--devices", toml="screen.devices", choices=DEVICES,
+                           check=_one_of(*DEVICES), help="any (the default), no-phones, or desktop-only (a mouse or "
+                           "trackpad); who comes on another device is told why and what to use")
+    min_image_px: int | None = setting(None, label="Smallest image shown (CSS px at 100% zoom)", flag="--min-image-px",
+                                       toml="screen.min_image_px", kind=int, check=_between(32, 4096),
+                                       help="each image must be shown at least this wide (CSS pixels at 100%% zoom); "
+                                       "a smaller window pauses the trial and says how to enlarge it")
     target_completes: int | None = setting(None, label="Closes after (finished participants)",
                                            flag="--target-completes", toml="quota.target_completes", kind=int,
                                            check=_at_least(1),
@@ -114,6 +122,11 @@ class StudySettings:
             check = f.metadata.get("check")
             if check is not None:
                 check(f.metadata.get("flag") or f.name, getattr(self, f.name))
+        if self.min_image_px and self.min_image_px > self.size:
+            raise SettingsError(f"--min-image-px ({self.min_image_px}) cannot exceed the stimuli's --size ({self.size}): "
+                                "smaller stimuli would only be enlarged on screen")
+        if self.screened_out_url and self.colour_vision != "exclude":
+            raise SettingsError("--screened-out-url needs --colour-vision exclude: no one is screened out otherwise")
 
     @classmethod
     def from_config(cls, config: dict | None) -> StudySettings:

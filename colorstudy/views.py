@@ -87,7 +87,7 @@ def open_link(request: HttpRequest, slug: str) -> HttpResponse:
         if form.is_valid():
             if services.quota_reached(study):
                 return _full(request, study)
-            screen = services.Screen(form.cleaned_data["viewport_width"], form.cleaned_data["viewport_height"])
+            screen = form.screen()
             if refusal := screen.refusal(study):
                 return _message(request, 200, "Your screen is too small for this study", refusal, study)
             participant = services.assign_participant(study, external, request.headers.get("User-Agent", ""), screen)
@@ -166,7 +166,7 @@ def consent(request: HttpRequest, token: str) -> HttpResponse:
             {"study": participant.study, "form": form, "action": request.path},
             status=400,
         )
-    screen = services.Screen(form.cleaned_data["viewport_width"], form.cleaned_data["viewport_height"])
+    screen = form.screen()
     if refusal := screen.refusal(participant.study):
         return _message(request, 200, "Your screen is too small for this study", refusal, participant.study)
     services.give_consent(participant, request.headers.get("User-Agent", ""), screen)
@@ -275,10 +275,12 @@ def vote(request: HttpRequest, token: str) -> HttpResponse:
     position, in_page = form.cleaned_data["position"], _wants_json(request)
     answer = (participant, position, form.cleaned_data["side"], form.cleaned_data["response_ms"],
               form.cleaned_data["displayed_ms"])
+    conditions = services.TrialConditions(*(form.cleaned_data[k] for k in ("image_px", "focus_lost", "resized", "viewport")))
     try:
         if in_page:
-            return _after_vote_json(participant, position, services.vote_and_next(*answer, upcoming=upcoming))
-        services.record_vote(*answer, upcoming=upcoming)
+            return _after_vote_json(participant, position,
+                                    services.vote_and_next(*answer, upcoming=upcoming, conditions=conditions))
+        services.record_vote(*answer, upcoming=upcoming, conditions=conditions)
     except services.VoteRefused as refused:
         return _refusal(request, REFUSAL_STATUS[refused.reason], "This answer was not accepted", refused.message, study)
     if feedback := _feedback_url(participant, position):

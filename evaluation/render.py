@@ -69,6 +69,9 @@ def sections(report: Report) -> list[Section]:
         out.append(Section("pairs", "Every pair", pairs=_pairs(report),
                            lines=["(The per-participant counts of every pair are in the csv, json and html formats.)"]
                            if report.many_systems else []))
+    if report.splits is not None:
+        out.append(Section("by-device", "By device and display", table=_splits_table(report),
+                           caption=wording.SPLITS_CAPTION))
     if report.jod_by_image:
         out.append(Section("by-image", "JOD per image", table=_by_image_wide(report)))
     out.append(Section("participants", "Participants", wording.summary_lines(report)))
@@ -107,6 +110,17 @@ def ranking_table(report: Report) -> pd.DataFrame:
         out["Bradley-Terry"] = [f(bt.loc[s, "strength"]) for s in table["system"]]
         out["BT 95% interval"] = [f"{f(bt.loc[s, 'ci_low'])} to {f(bt.loc[s, 'ci_high'])}" for s in table["system"]]
     return out
+
+
+def _splits_table(report: Report) -> pd.DataFrame:
+    t = report.splits
+    return pd.DataFrame({
+        "Pair": [f"{a} vs {b}" for a, b in zip(t["system_a"], t["system_b"], strict=True)],
+        "Split": t["split"], "Group": t["group"], "Participants": t["participants"].astype(str),
+        "Votes": t["votes"].astype(str),
+        "Share for the first": [f"{v:.1%} ({lo:.1%} to {hi:.1%})" for v, lo, hi in zip(t["share"], t["ci_low"],
+                                                                                        t["ci_high"], strict=True)],
+    })
 
 
 def _by_image_wide(report: Report) -> pd.DataFrame:

@@ -32,6 +32,7 @@ from .preference import (
 from .ranking import BradleyTerryResult, bradley_terry, holm
 from .sequential import LookResult, SequentialPlan, completed_order, replay
 from .sidebias import SideBias, side_bias
+from .splits import preference_by
 from .votes import load_votes, oriented, pair_votes, system_pairs, votes_by_pair
 
 MANY_SYSTEMS = 6  # above this many systems the report leads with the ranking and leaves per-pair tables to the detail
@@ -171,6 +172,7 @@ class Report:
     incomplete: list[str]  # participants who did not finish their list
     one_sided: pd.DataFrame | None  # per participant: left choices, Holm-adjusted p, flagged
     colour_vision: pd.DataFrame | None  # per screened participant: the plates' result (colorstudy.plates)
+    splits: pd.DataFrame | None  # each pair's share by device class and gamut, when asked (evaluation.splits)
     screening: ObserverScreening | None  # pwcmp's outlier analysis
     jod: JODResult | None
     jod_by_image: list[JODResult]
@@ -268,6 +270,8 @@ def build_report(votes: pd.DataFrame | str | Path, options: ReportOptions | None
         incomplete=sorted(set(df.loc[~df["finished"], "participant"].astype(str))) if "finished" in df else [],
         one_sided=one_sided,
         colour_vision=vision,
+        splits=preference_by(used, [(c.pooled.system_a, c.pooled.system_b) for c in comparisons])
+        if options.by_device else None,
         screening=screening,
         jod=jod,
         jod_by_image=by_image,
@@ -285,7 +289,7 @@ def colour_vision(df: pd.DataFrame) -> pd.DataFrame | None:
     deficiencies suspected, or demo missed), plates_right, plates_shown; None without such a column."""
     if "colour_vision" not in df:
         return None
-    screened = df[df["colour_vision"].fillna("").astype(str).str.strip() != ""]
+    screened = df[df["colour_vision"].astype("string").fillna("").str.strip() != ""]
     if screened.empty:
         return None
     columns = ["participant", "colour_vision"] + [c for c in ("plates_right", "plates_shown") if c in df]

@@ -121,6 +121,10 @@ def to_dict(report: Report) -> dict:
             {"participant": r.participant, "result": str(r.colour_vision)} for r in report.colour_vision.itertuples()
         ],
         "colour_vision_excluded": report.colour_vision_excluded,
+        "by_device": None if report.splits is None else [
+            {k: (float(v) if k in ("share", "ci_low", "ci_high") else int(v) if k in ("participants", "votes") else v)
+             for k, v in row.items()} for row in report.splits.to_dict("records")
+        ],
         "observer_screening": None if report.screening is None else [
             {"participant": r.participant, "loglik": float(r.loglik), "distance": float(r.distance), "flagged": bool(r.flagged)}
             for r in report.screening.table().itertuples()

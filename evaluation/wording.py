@@ -7,6 +7,10 @@ import math
 
 from .report import Comparison, Conclusion, Report, SequentialSummary
 
+SPLITS_CAPTION = ("Each pair's share for its first system on each kind of screen, with an exact 95% interval over "
+                  "votes. A look, not a test: a participant's votes are alike, so these intervals are narrower than "
+                  "clustered ones, and small groups say little.")
+
 
 def notes(report: Report) -> list[str]:
     """What the reader must know about the analyses' limits, one sentence or two each."""

@@ -17,6 +17,7 @@ from .voting import (
     NextStep,
     ShownStimulus,
     ShownTrial,
+    TrialConditions,
     VoteOutcome,
     VoteRefused,
     break_due,
@@ -34,7 +35,7 @@ from .voting import (
 )
 
 __all__ = [
-    "REFUSALS", "ExternalIds", "NextStep", "PlateRefused", "answer_plate", "pending_plate", "Screen", "ShownStimulus", "ShownTrial", "StudyRow", "StudyStatus",
+    "REFUSALS", "ExternalIds", "NextStep", "PlateRefused", "answer_plate", "pending_plate", "Screen", "ShownStimulus", "ShownTrial", "StudyRow", "StudyStatus", "TrialConditions",
     "VoteOutcome", "VoteRefused", "assign_participant", "break_due", "catch_excluded", "clean_text",
     "closed_to_newcomers", "current_trial", "find_participant", "finish", "give_consent", "next_step", "next_trials",
     "participant_and_next_trials", "practice_feedback", "quota_reached", "record_vote", "state_label", "study_list",

@@ -18,26 +18,57 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Screen:
+    """The viewing conditions a browser reported at consent (CSS pixels; None or "" where it did not)."""
+
     width: int | None = None
     height: int | None = None
+    device_pixel_ratio: float | None = None
+    screen_width: int | None = None
+    screen_height: int | None = None
+    zoom: float | None = None
+    color_gamut: str = ""
+    dynamic_range: str = ""
+    pointer: str = ""
 
     @property
     def device_class(self) -> str:
-        """A coarse device class from the viewport width (CSS pixels)."""
+        """phone, tablet or desktop: a touch screen by its shorter side, otherwise by the window's width."""
         if self.width is None:
             return ""
+        if self.pointer == "coarse":
+            shorter = min(self.screen_width or self.width, self.screen_height or self.height or self.width)
+            return "phone" if shorter < 600 else "tablet"
+        if self.pointer == "fine":
+            return "desktop"
         return "phone" if self.width < 600 else "tablet" if self.width < 1024 else "desktop"
 
+    def fields(self) -> dict:
+        """The participant's columns for these conditions."""
+        return {"viewport_width": self.width, "viewport_height": self.height, "device_class": self.device_class,
+                "device_pixel_ratio": self.device_pixel_ratio, "screen_width": self.screen_width,
+                "screen_height": self.screen_height, "zoom": self.zoom, "color_gamut": self.color_gamut or "",
+                "dynamic_range": self.dynamic_range or "", "pointer": self.pointer or ""}
+
     def refusal(self, study: Study) -> str | None:
-        """Why this screen cannot take part in ``study``, or None."""
-        minimum = study.settings.min_viewport_width
-        if not minimum:
+        """Why this screen cannot take part in ``study``, in one sentence with what to do; or None."""
+        s = study.settings
+        checks = s.min_viewport_width or s.devices != "any" or s.min_image_px
+        if not checks:
             return None
         if self.width is None:
-            return f"This study needs JavaScript to check that your window is at least {minimum} pixels wide."
-        if self.width < minimum:
-            return (f"This study needs a window at least {minimum} pixels wide (yours is {self.width}). "
+            return "This study needs JavaScript to check your screen: please enable it and reload the page."
+        if s.devices == "desktop-only" and self.device_class != "desktop":
+            return ("This study needs a desktop or laptop computer with a mouse or trackpad: please open the same "
+                    "link on one.")
+        if s.devices == "no-phones" and self.device_class == "phone":
+            return "This study needs a screen larger than a phone's: please open the same link on a tablet or computer."
+        if s.min_viewport_width and self.width < s.min_viewport_width:
+            return (f"This study needs a window at least {s.min_viewport_width} pixels wide (yours is {self.width}). "
                     "Please use a larger screen or widen the window, then reload.")
+        if s.min_image_px and self.width * (self.zoom or 1.0) < 2 * s.min_image_px:
+            return (f"This study shows two images side by side, each at least {s.min_image_px} pixels wide, and your "
+                    "window is too small for them: please widen the window or reset the zoom (Ctrl+0 or Cmd+0), "
+                    "then reload.")
         return None
 
 
@@ -100,12 +131,11 @@ def assign_participant(study: Study, external: ExternalIds, user_agent: str = ""
             free.external_study_id = external.study
             free.external_session_id = external.session
             free.user_agent = clean_text(user_agent, 500)
-            free.viewport_width, free.viewport_height, free.device_class = screen.width, screen.height, screen.device_class
+            for name, value in screen.fields().items():
+                setattr(free, name, value)
             free.save(
                 update_fields=[
-                    "viewport_width",
-                    "viewport_height",
-                    "device_class",
+                    *screen.fields(),
                     "assigned_at",
                     "consented_at",
                     "external_id",
@@ -132,7 +162,7 @@ def give_consent(participant: Participant, user_agent: str = "", screen: Screen 
     with transaction.atomic():
         updated = Participant.objects.filter(pk=participant.pk, consented_at__isnull=True).update(
             consented_at=now, assigned_at=participant.assigned_at or now, user_agent=clean_text(user_agent, 500),
-            viewport_width=screen.width, viewport_height=screen.height, device_class=screen.device_class,
+            **screen.fields(),
         )
         if updated:
             design_of(participant.study).at_consent(participant)

@@ -41,6 +41,21 @@ class VoteOutcome(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class TrialConditions:
+    """How a trial was seen, measured in the browser: the image's width in CSS pixels at 100% zoom,
+    whether the window lost focus or was resized, and the viewport where it changed since consent."""
+
+    image_px: int | None = None
+    focus_lost: bool | None = None
+    resized: bool | None = None
+    viewport: str = ""
+
+    def fields(self) -> dict:
+        return {"image_px": self.image_px, "focus_lost": self.focus_lost, "resized": self.resized,
+                "viewport": self.viewport or ""}
+
+
+@dataclass(frozen=True, slots=True)
 class ShownStimulus:
     token: str
     width: int
@@ -123,11 +138,13 @@ def next_step(participant: Participant, upcoming: list[ShownTrial] | None = None
 
 
 def vote_and_next(participant: Participant, position: int, side: str, response_ms: int | None,
-                  displayed_ms: int | None = None, upcoming: list[ShownTrial] | None = None) -> NextStep:
+                  displayed_ms: int | None = None, upcoming: list[ShownTrial] | None = None,
+                  conditions: TrialConditions | None = None) -> NextStep:
     """Store one vote (as ``record_vote``) and say what comes next, with one read of the trial list.
     ``upcoming``: the first three unanswered trials, when the caller has just read them."""
     upcoming = next_trials(participant, 3) if upcoming is None else upcoming
-    outcome = record_vote(participant, position, side, response_ms, displayed_ms, upcoming=upcoming)
+    outcome = record_vote(participant, position, side, response_ms, displayed_ms, upcoming=upcoming,
+                          conditions=conditions)
     if outcome is VoteOutcome.STORED and upcoming and upcoming[0].position == position:
         return next_step(participant, upcoming[1:])
     return next_step(participant)
@@ -180,7 +197,8 @@ def practice_feedback(participant: Participant, position: str) -> dict | None:
 
 
 def record_vote(participant: Participant, position: int, side: str, response_ms: int | None,
-                displayed_ms: int | None = None, upcoming: list[ShownTrial] | None = None) -> VoteOutcome:
+                displayed_ms: int | None = None, upcoming: list[ShownTrial] | None = None,
+                conditions: TrialConditions | None = None) -> VoteOutcome:
     """Store one vote, exactly once.
 
     Trials are answered strictly in order, so the current trial is the first unanswered one.
@@ -215,7 +233,7 @@ def record_vote(participant: Participant, position: int, side: str, response_ms:
         with transaction.atomic() if last else contextlib.nullcontext():
             hotpath.insert(
                 Vote, trial=current.pk, side=side, chosen_system=chosen.system_id, response_ms=response_ms,
-                displayed_ms=displayed_ms, created_at=timezone.now(),
+                displayed_ms=displayed_ms, created_at=timezone.now(), **(conditions or TrialConditions()).fields(),
             )
             if last:
                 finished = Participant.objects.filter(pk=participant.pk, finished_at__isnull=True).update(

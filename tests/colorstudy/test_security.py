@@ -52,7 +52,7 @@ def test_guessing_from_many_user_names_is_stopped_by_the_address(django_user_mod
     assert attempt(client, "pw", username="someone-else").status_code == 429
 
 
-def test_every_page_has_a_content_security_policy_and_the_inline_script_its_nonce(system_folders, django_user_model):
+def test_every_page_has_a_content_security_policy_and_no_inline_script(system_folders, django_user_model):
     study = make_study(system_folders, participants=1, trials=2)
     client = Client()
     consent = client.get(f"/study/{study.slug}/")
@@ -60,8 +60,9 @@ def test_every_page_has_a_content_security_policy_and_the_inline_script_its_nonc
     directives = dict(d.strip().split(" ", 1) for d in policy.split(";") if d.strip())
     assert directives["default-src"] == "'self'" and directives["frame-ancestors"] == "'none'"
     assert "unsafe-inline" not in directives["script-src"] and "unsafe-eval" not in directives["script-src"]
-    nonce = re.search(r"'nonce-([^']+)'", directives["script-src"]).group(1)
-    assert f'<script nonce="{nonce}">' in consent.content.decode()
+    assert re.search(r"'nonce-([^']+)'", directives["script-src"])  # for an inline script, should one come
+    scripts = re.findall(r"<script[^>]*>", consent.content.decode())
+    assert scripts and all(" src=" in tag for tag in scripts)  # the conditions script is a file of the site's
     assert "unsafe-inline" not in policy and directives["report-uri"] == "/csp-report/"  # no inline style either
     participant = start(client, study)
     trial = client.get(f"/p/{participant.token}/")

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import logging
-import sys
 import runpy
+import sys
 from pathlib import Path
 
 import pytest

@@ -16,6 +16,44 @@
   var pending = null;  // the next trial, shown once both of its images have loaded
   var preloaded = [];  // the next pair's images, held so that they stay loaded until shown
   if (exposure) { form.classList.add("ready"); }
+  // Viewing conditions during each trial (conditions.js): lost focus, resizes, the image's size.
+  var minImage = parseInt(form.getAttribute("data-min-image-px") || "0", 10);
+  var consentViewport = form.getAttribute("data-viewport") || "";
+  var focusLost = false;
+  var resized = false;
+  var tooSmall = false;
+  var warning = document.getElementById("too-small");
+  window.addEventListener("blur", function () { focusLost = true; });
+  document.addEventListener("visibilitychange", function () { if (document.hidden) { focusLost = true; } });
+  function zoomLevel() {
+    var z = window.viewingConditions ? parseFloat(window.viewingConditions().zoom) : 1;
+    return z > 0 ? z : 1;
+  }
+  function shownWidth() {
+    // The picture's width on screen (object-fit: contain), in CSS pixels at 100% zoom.
+    var img = images[0];
+    if (!img || !img.naturalWidth) { return 0; }
+    var r = img.getBoundingClientRect();
+    return Math.round(Math.min(r.width, r.height * img.naturalWidth / img.naturalHeight) * zoomLevel());
+  }
+  function checkSize() {
+    if (!minImage || !warning) { return; }
+    var width = shownWidth();
+    tooSmall = width > 0 && width < minImage;
+    warning.hidden = !tooSmall;
+    if (tooSmall) {
+      warning.querySelector(".shown").textContent = String(width);
+    }
+    form.classList.toggle("too-small", tooSmall);
+  }
+  window.addEventListener("resize", function () { resized = true; checkSize(); });
+  function recordConditions() {
+    form.elements["image_px"].value = String(shownWidth() || "");
+    form.elements["focus_lost"].value = focusLost ? "true" : "false";
+    form.elements["resized"].value = resized ? "true" : "false";
+    var viewport = window.innerWidth + "x" + window.innerHeight + "@" + (Math.round((window.devicePixelRatio || 1) * 1000) / 1000);
+    form.elements["viewport"].value = viewport === consentViewport ? "" : viewport;
+  }
   // Hover styles wait until the pointer moves after a pair appears: where the pointer was left (or
   // where a tap left the hover state) must not mark one side. Browsers also send mousemove events
   // when the page changes under a still pointer, so only a new position counts.
@@ -48,6 +86,9 @@
   // The response clock (and the exposure) starts when both images are on screen.
   function startClock() {
     if (pending !== null || started !== null || !loaded()) { return; }
+    checkSize();
+    focusLost = !document.hasFocus();
+    resized = false;
     started = performance.now();
     if (exposure) { timer = setTimeout(hidePair, exposure); }
   }
@@ -101,8 +142,9 @@
   }
 
   function choose(side) {
-    if (sent || pending !== null) { return; }
+    if (sent || pending !== null || tooSmall) { return; }
     sent = true;
+    recordConditions();
     var ms = started === null ? "" : String(Math.round(performance.now() - started));
     form.elements["response_ms"].value = ms;
     if (exposure && hiddenAt === null && started !== null) {
