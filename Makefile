@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: venv browser octave r nginx lint test production-check demo bench fixtures reproduce clean
+.PHONY: venv browser axe octave r nginx lint test production-check demo bench fixtures reproduce clean
 
 venv: $(STAMP)
 
@@ -19,6 +19,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 browser:
 	@.ci/ensure-browser
+
+# axe-core, the accessibility checker the browser tests run in Chromium, from the npm registry.
+AXE_VERSION := 4.14.1
+axe:
+	@test -f $(VENV)/axe/node_modules/axe-core/axe.min.js && grep -q '"version": "$(AXE_VERSION)"' $(VENV)/axe/node_modules/axe-core/package.json \
+	  || npm install --silent --no-save --no-package-lock --prefix $(VENV)/axe axe-core@$(AXE_VERSION)
 
 octave:
 	@.ci/ensure-octave
@@ -36,7 +42,7 @@ lint: venv
 # or a local server answers on 127.0.0.1:5432 (CI has one), then the production check. The
 # PostgreSQL pass leaves out the browser tests (-m "not browser"): they test the pages, which the
 # SQLite pass already ran.
-test: venv browser octave r nginx lint
+test: venv browser axe octave r nginx lint
 	$(BIN)/python -m pytest -m "not production"
 	@if [ -n "$$TEST_POSTGRES_URL" ] || pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
 	  echo "== the suite again on PostgreSQL =="; \
