@@ -6,7 +6,7 @@ from .models import Vote
 
 
 class ConsentForm(forms.Form):
-    consent = forms.BooleanField(required=True, label="I have read the information above and agree to take part.")
+    consent = forms.BooleanField(required=True)  # its label is the study's (Study.consent_label), in the participant's language
     # Filled in by JavaScript; absent without it.
     viewport_width = forms.IntegerField(min_value=1, max_value=20_000, required=False)
     viewport_height = forms.IntegerField(min_value=1, max_value=20_000, required=False)

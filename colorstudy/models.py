@@ -6,6 +6,8 @@ import secrets
 
 from django.db import models
 from django.db.models import Q
+from django.utils import translation
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from .studysettings import StudySettings
 
@@ -28,7 +30,7 @@ class Study(models.Model):
     slug = models.SlugField(unique=True)
     title = models.CharField(max_length=200, blank=True)
     instructions = models.TextField(blank=True)
-    question = models.CharField(max_length=300, default="Which of these two images looks more realistic?")
+    question = models.CharField(max_length=300, default="Which of these two images looks more realistic?")  # DEFAULT_QUESTION
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     trials_per_participant = models.PositiveIntegerField()
     seed = models.BigIntegerField(default=0)
@@ -49,13 +51,38 @@ class Study(models.Model):
     def __str__(self) -> str:
         return self.slug
 
-    DEFAULT_TITLE = "Image comparison"
+    DEFAULT_TITLE = gettext_lazy("Image comparison")
+    DEFAULT_QUESTION = gettext_noop("Which of these two images looks more realistic?")
+    DEFAULT_CONSENT = gettext_noop("I have read the information above and agree to take part.")
+
+    def _own_words(self, key: str) -> str | None:
+        """The study's own text for ``key`` in the active language (study.toml's [texts.<code>]), if given."""
+        return self.settings.texts.get(translation.get_language() or "en", {}).get(key)
 
     @property
     def participant_title(self) -> str:
-        """What participants see as the page's title: never the study's internal name (its slug,
-        which studies generated before titles were optional stored as their title)."""
-        return self.title if self.title and self.title != self.slug else self.DEFAULT_TITLE
+        """What participants see as the page's title, in their language: never the study's internal
+        name (its slug, which studies generated before titles were optional stored as their title)."""
+        own = self._own_words("title")
+        if own:
+            return own
+        return self.title if self.title and self.title != self.slug else str(self.DEFAULT_TITLE)
+
+    @property
+    def shown_question(self) -> str:
+        """The question in the participant's language: the study's own words, or the default's translation."""
+        own = self._own_words("question")
+        if own:
+            return own
+        return gettext(self.DEFAULT_QUESTION) if self.question == self.DEFAULT_QUESTION else self.question
+
+    @property
+    def shown_instructions(self) -> str:
+        return self._own_words("instructions") or self.instructions
+
+    @property
+    def consent_label(self) -> str:
+        return self._own_words("consent") or gettext(self.DEFAULT_CONSENT)
 
     @property
     def staff_title(self) -> str:

@@ -25,6 +25,8 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 
+from colorstudy import languages
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -70,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -162,7 +165,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# Participants' pages speak the browser's language (Accept-Language) where the site has it, or the
+# language a study fixes (colorstudy.languages; the catalogues are in colorstudy/locale).
+LANGUAGE_CODE = "en"
+LANGUAGES = languages.LANGUAGES
+LOCALE_PATHS = [BASE_DIR / "colorstudy" / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -27,6 +27,10 @@ Example::
     [breaks]
     every = 20             # a pause screen every 20 trials
 
+    [texts.de]             # the study's own words in another language (de, es, zh-hans)
+    title = "Welches Foto wirkt echt?"
+    question = "Welches der beiden Bilder wirkt realistischer?"
+
     [sequential]           # stop early when the answer is in (two systems; fixed once votes exist)
     looks = 5              # equally spaced, or a list of completed-participant counts
     spending = "obf"       # "obf" (O'Brien-Fleming-like), "pocock", or "power" with rho = ...
@@ -71,6 +75,9 @@ def load_study_config(path: Path) -> dict:
     options["system"] = [
         f"{name}={value if str(value).startswith('model:') else base / str(value)}" for name, value in systems.items()
     ]
+    texts = data.pop("texts", None)
+    if texts is not None:
+        options["texts"] = texts  # checked with the other settings (colorstudy.studysettings)
     sequential = data.pop("sequential", None)
     if sequential is not None:
         if not isinstance(sequential, dict):

@@ -16,9 +16,12 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from .languages import CODES, STUDY_TEXTS
+
 DESIGNS = ("balanced", "adaptive")
 COLOUR_VISION = ("off", "record", "exclude")
 DEVICES = ("any", "no-phones", "desktop-only")
+LANGUAGE_CHOICES = ("auto", *CODES)
 
 
 class SettingsError(ValueError):
@@ -49,6 +52,21 @@ def _one_of(*choices: str):
 def _web_address(name: str, value: Any) -> None:
     if value is not None and not str(value).startswith(("https://", "http://")):
         raise SettingsError(f"{name} must be a web address (https://...), got {value!r}")
+
+
+def _check_texts(texts: Any) -> None:
+    if not isinstance(texts, dict):
+        raise SettingsError("texts must be a table of language = {title, question, instructions, consent}")
+    for language, words in texts.items():
+        if language not in CODES:
+            raise SettingsError(f"texts: language must be one of {', '.join(CODES)}, got {language!r}")
+        if not isinstance(words, dict):
+            raise SettingsError(f"texts.{language} must be a table of {', '.join(STUDY_TEXTS)}")
+        for key, value in words.items():
+            if key not in STUDY_TEXTS:
+                raise SettingsError(f"texts.{language}: key must be one of {', '.join(STUDY_TEXTS)}, got {key!r}")
+            if not isinstance(value, str) or not value.strip():
+                raise SettingsError(f"texts.{language}.{key} must be non-empty text")
 
 
 def _design_help() -> str:
@@ -90,6 +108,10 @@ class StudySettings:
                                        toml="screen.min_image_px", kind=int, check=_between(32, 4096),
                                        help="each image must be shown at least this wide (CSS pixels at 100%% zoom); "
                                        "a smaller window pauses the trial and says how to enlarge it")
+    language: str = setting("auto", label="Participants' language", flag="--language", toml="language",
+                            choices=LANGUAGE_CHOICES, check=_one_of(*LANGUAGE_CHOICES),
+                            help="auto (the default: the browser's language where the site has it, else English) or "
+                            f"one of {', '.join(CODES)} for every participant")
     target_completes: int | None = setting(None, label="Closes after (finished participants)",
                                            flag="--target-completes", toml="quota.target_completes", kind=int,
                                            check=_at_least(1),
@@ -114,6 +136,8 @@ class StudySettings:
     participants: int = setting(0, label="Participant lists")
     seed: int = setting(0, label="Seed")
     systems: dict = field(default_factory=dict)  # name -> folder or model spec, as given
+    # The study's own words per language: {"de": {"title": ..., "question": ..., "instructions": ..., "consent": ...}}
+    texts: dict = field(default_factory=dict)
     practice_images: tuple[str, ...] = field(default=())  # kept out of the study, shown as practice
     sequential: dict | None = field(default=None)  # evaluation.sequential.SequentialPlan.to_dict(), fixed with the study
 
@@ -122,6 +146,7 @@ class StudySettings:
             check = f.metadata.get("check")
             if check is not None:
                 check(f.metadata.get("flag") or f.name, getattr(self, f.name))
+        _check_texts(self.texts)
         if self.min_image_px and self.min_image_px > self.size:
             raise SettingsError(f"--min-image-px ({self.min_image_px}) cannot exceed the stimuli's --size ({self.size}): "
                                 "smaller stimuli would only be enlarged on screen")
@@ -157,7 +182,7 @@ class StudySettings:
         rows = []
         for f in dataclasses.fields(self):
             label, value = f.metadata.get("label"), getattr(self, f.name)
-            if label is None or f.name == "systems" or (value in (None, "", 0, False) and f.name not in ("seed", "catch_trials")):
+            if label is None or f.name in ("systems", "texts") or (value in (None, "", 0, False) and f.name not in ("seed", "catch_trials")):
                 continue
             rows.append((label, "yes" if value is True else str(value)))
         if self.practice_images:

@@ -11,6 +11,8 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import get_script_prefix, reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -30,13 +32,25 @@ def _session_key(study: Study) -> str:
     return f"participant:{study.slug}"
 
 
+def _speak(request: HttpRequest, study: Study | None) -> None:
+    """Answer in the language the study fixes, if it fixes one (otherwise LocaleMiddleware's choice
+    from the browser's Accept-Language stands)."""
+    if study is not None and study.settings.language != "auto":
+        translation.activate(study.settings.language)
+        request.LANGUAGE_CODE = study.settings.language
+
+
 def _message(request: HttpRequest, status: int, title: str, text: str, study: Study | None = None) -> HttpResponse:
     return render(request, "colorstudy/message.html", {"title": title, "text": text, "study": study}, status=status)
 
 
+def _not_open(request: HttpRequest, study: Study) -> HttpResponse:
+    return _message(request, 403, _("This study is not open"), _("Please check the link you were given."), study)
+
+
 def _full(request: HttpRequest, study: Study) -> HttpResponse:
-    return _message(request, 200, "This study is full", "Thank you for your interest: enough people have taken part "
-                    "already, so no new places are open.", study)
+    return _message(request, 200, _("This study is full"), _("Thank you for your interest: enough people have taken "
+                    "part already, so no new places are open."), study)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -69,8 +83,9 @@ def csp_report(request: HttpRequest) -> HttpResponse:
 def open_link(request: HttpRequest, slug: str) -> HttpResponse:
     """The study's public link: information and consent, then the next free trial list."""
     study = get_object_or_404(Study, slug=slug)
+    _speak(request, study)
     if study.status != Study.Status.OPEN:
-        return _message(request, 403, "This study is not open", "Please check the link you were given.", study)
+        return _not_open(request, study)
     # Prolific's parameters stay in the query string, which the consent form posts back to.
     external = services.ExternalIds.from_query(request.GET)
     known = services.find_participant(study, external)
@@ -89,7 +104,7 @@ def open_link(request: HttpRequest, slug: str) -> HttpResponse:
                 return _full(request, study)
             screen = form.screen()
             if refusal := screen.refusal(study):
-                return _message(request, 200, "Your screen is too small for this study", refusal, study)
+                return _message(request, 200, _("Your screen does not suit this study"), refusal, study)
             participant = services.assign_participant(study, external, request.headers.get("User-Agent", ""), screen)
             if participant is None:
                 return _full(request, study)
@@ -120,9 +135,10 @@ def participant_page(request: HttpRequest, token: str) -> HttpResponse:
     """Wherever the participant is: consent, the current trial, or the completion page."""
     participant = _participant(token)
     study = participant.study
+    _speak(request, study)
     if participant.consented_at is None:
         if study.status != Study.Status.OPEN:
-            return _message(request, 403, "This study is not open", "Please check the link you were given.", study)
+            return _not_open(request, study)
         if services.quota_reached(study):
             return _full(request, study)
         return render(
@@ -131,9 +147,9 @@ def participant_page(request: HttpRequest, token: str) -> HttpResponse:
             {"study": study, "form": ConsentForm(), "action": f"/p/{participant.token}/consent/"},
         )
     if participant.abandoned_at is not None:
-        return _message(request, 200, "This session has ended",
-                        "It was not finished in time, and its place was offered to someone else. Thank you for "
-                        "the answers you gave: they are kept.", study)
+        return _message(request, 200, _("This session has ended"),
+                        _("It was not finished in time, and its place was offered to someone else. Thank you for "
+                          "the answers you gave: they are kept."), study)
     if participant.screened_out_at is not None:
         return _screened_out(request, participant)
     if (plate := services.pending_plate(participant)) is not None:
@@ -154,8 +170,9 @@ def participant_page(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def consent(request: HttpRequest, token: str) -> HttpResponse:
     participant = _participant(token)
+    _speak(request, participant.study)
     if participant.study.status != Study.Status.OPEN:
-        return _message(request, 403, "This study is not open", "Please check the link you were given.")
+        return _not_open(request, participant.study)
     if participant.consented_at is None and services.quota_reached(participant.study):
         return _full(request, participant.study)
     form = ConsentForm(request.POST)
@@ -168,7 +185,7 @@ def consent(request: HttpRequest, token: str) -> HttpResponse:
         )
     screen = form.screen()
     if refusal := screen.refusal(participant.study):
-        return _message(request, 200, "Your screen is too small for this study", refusal, participant.study)
+        return _message(request, 200, _("Your screen does not suit this study"), refusal, participant.study)
     services.give_consent(participant, request.headers.get("User-Agent", ""), screen)
     request.session[_session_key(participant.study)] = participant.token
     return redirect("participant", token=participant.token)
@@ -183,19 +200,20 @@ def _screened_out(request: HttpRequest, participant: Participant) -> HttpRespons
 def plate_answer(request: HttpRequest, token: str) -> HttpResponse:
     """Store the answer to the current colour-vision plate, then show what comes next."""
     participant = _participant(token)
+    _speak(request, participant.study)
     if limited := rate_limited(request, "vote", settings.RATE_LIMIT_VOTE):
         return limited
     form = PlateForm(request.POST)
     if not form.is_valid():
         fields = ", ".join(f"{name}: {' '.join(errs)}" for name, errs in form.errors.items())
-        return _message(request, 400, "Your answer could not be read", fields, participant.study)
+        return _message(request, 400, _("Your answer could not be read"), fields, participant.study)
     if participant.consented_at is None or participant.study.status != Study.Status.OPEN:
-        return _message(request, 403, "This answer was not accepted", "The study is not open to you now.",
+        return _message(request, 403, _("This answer was not accepted"), _("The study is not open to you now."),
                         participant.study)
     try:
         services.answer_plate(participant, form.cleaned_data["position"], form.cleaned_data["answer"])
     except services.PlateRefused as refused:
-        return _message(request, 409, "This answer was not accepted", str(refused), participant.study)
+        return _message(request, 409, _("This answer was not accepted"), str(refused), participant.study)
     return redirect("participant", token=participant.token)
 
 
@@ -264,14 +282,15 @@ def vote(request: HttpRequest, token: str) -> HttpResponse:
     found, upcoming = services.participant_and_next_trials(token)
     participant = _visible(found)
     study = participant.study
+    _speak(request, study)
     if limited := rate_limited(request, "vote", settings.RATE_LIMIT_VOTE):
         return limited
     form = VoteForm(request.POST)
     if not form.is_valid():
         fields = ", ".join(f"{name}: {' '.join(errs)}" for name, errs in form.errors.items())
-        return _refusal(request, 400, "Your answer could not be read", fields, study)
+        return _refusal(request, 400, _("Your answer could not be read"), fields, study)
     if study.status != Study.Status.OPEN:
-        return _refusal(request, 403, "This study is closed", "Votes are no longer accepted.", study)
+        return _refusal(request, 403, _("This study is closed"), _("Votes are no longer accepted."), study)
     position, in_page = form.cleaned_data["position"], _wants_json(request)
     answer = (participant, position, form.cleaned_data["side"], form.cleaned_data["response_ms"],
               form.cleaned_data["displayed_ms"])
@@ -282,7 +301,8 @@ def vote(request: HttpRequest, token: str) -> HttpResponse:
                                     services.vote_and_next(*answer, upcoming=upcoming, conditions=conditions))
         services.record_vote(*answer, upcoming=upcoming, conditions=conditions)
     except services.VoteRefused as refused:
-        return _refusal(request, REFUSAL_STATUS[refused.reason], "This answer was not accepted", refused.message, study)
+        return _refusal(request, REFUSAL_STATUS[refused.reason], _("This answer was not accepted"), refused.message,
+                        study)
     if feedback := _feedback_url(participant, position):
         return redirect(feedback)
     return redirect("participant", token=participant.token)
@@ -379,12 +399,13 @@ def _checks(row: dict) -> str:
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _message(request, 400, "Bad request", "The request could not be understood.")
+    return _message(request, 400, _("Bad request"), _("The request could not be understood."))
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _message(request, 404, "Not found", "Please check the link you were given.")
+    return _message(request, 404, _("Not found"), _("Please check the link you were given."))
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return render(request, "colorstudy/message.html", {"title": "Something went wrong", "text": "Please try again."}, status=500)
+    return render(request, "colorstudy/message.html", {"title": _("Something went wrong"), "text": _("Please try again.")},
+                  status=500)

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..models import Participant, Study, Trial
 from ..studydesigns import design_of
@@ -56,19 +57,21 @@ class Screen:
         if not checks:
             return None
         if self.width is None:
-            return "This study needs JavaScript to check your screen: please enable it and reload the page."
+            return _("This study needs JavaScript to check your screen: please enable it and reload the page.")
         if s.devices == "desktop-only" and self.device_class != "desktop":
-            return ("This study needs a desktop or laptop computer with a mouse or trackpad: please open the same "
-                    "link on one.")
+            return _("This study needs a desktop or laptop computer with a mouse or trackpad: please open the same "
+                     "link on one.")
         if s.devices == "no-phones" and self.device_class == "phone":
-            return "This study needs a screen larger than a phone's: please open the same link on a tablet or computer."
+            return _("This study needs a screen larger than a phone's: please open the same link on a tablet or "
+                     "computer.")
         if s.min_viewport_width and self.width < s.min_viewport_width:
-            return (f"This study needs a window at least {s.min_viewport_width} pixels wide (yours is {self.width}). "
-                    "Please use a larger screen or widen the window, then reload.")
+            return _("This study needs a window at least {needed} pixels wide (yours is {width}). Please use a "
+                     "larger screen or widen the window, then reload.").format(needed=s.min_viewport_width,
+                                                                                width=self.width)
         if s.min_image_px and self.width * (self.zoom or 1.0) < 2 * s.min_image_px:
-            return (f"This study shows two images side by side, each at least {s.min_image_px} pixels wide, and your "
-                    "window is too small for them: please widen the window or reset the zoom (Ctrl+0 or Cmd+0), "
-                    "then reload.")
+            return _("This study shows two images side by side, each at least {needed} pixels wide, and your "
+                     "window is too small for them: please widen the window or reset the zoom (Ctrl+0 or Cmd+0), "
+                     "then reload.").format(needed=s.min_image_px)
         return None
 
 

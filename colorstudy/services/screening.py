@@ -8,6 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..models import Participant, Plate
 from .admission import hand_over
@@ -64,7 +65,7 @@ def answer_plate(participant: Participant, position: int, answer: int) -> None:
         stored = participant.plates.filter(position=position).values_list("answer", flat=True).first()
         if stored is not None and stored == answer:
             return
-        raise PlateRefused(f"plate {position} is not the plate to answer now")
+        raise PlateRefused(_("colour check {position} is not the one to answer now").format(position=position))
     Plate.objects.filter(pk=current.pk, answer__isnull=True).update(answer=answer, answered_at=timezone.now())
     if not participant.plates.filter(answer__isnull=True).exists():
         _conclude(participant)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import hotpath
 from ..models import Participant, Study, System, Trial, Vote
@@ -207,22 +208,22 @@ def record_vote(participant: Participant, position: int, side: str, response_ms:
     ``upcoming``: the unanswered trials in order, when the caller has just read them.
     """
     if side not in Vote.Side.values:
-        raise VoteRefused("malformed", f"side must be one of {Vote.Side.values}, got {side!r}")
+        raise VoteRefused("malformed", _("side must be one of {allowed}, got {side}").format(allowed=", ".join(Vote.Side.values), side=repr(side)))
     if participant.consented_at is None:
-        raise VoteRefused("no-consent", "consent has not been given")
+        raise VoteRefused("no-consent", _("consent has not been given"))
     if participant.screened_out_at is not None or (participant.screened_at is None
                                                    and participant.study.settings.screens_colour_vision):
-        raise VoteRefused("not-screened", "the colour-vision plates come first")
+        raise VoteRefused("not-screened", _("the colour check comes first"))
     current = current_trial(participant) if upcoming is None else (upcoming[0] if upcoming else None)
     if current is None or position < current.position:
         existing = Vote.objects.filter(trial__participant=participant, trial__position=position).first()
         if existing is None:
-            raise VoteRefused("no-trial", f"this participant has no trial {position}")
+            raise VoteRefused("no-trial", _("this participant has no trial {position}").format(position=position))
         return _same_or_conflict(existing, side)
     if position != current.position:
         if not participant.trials.filter(position=position).exists():
-            raise VoteRefused("no-trial", f"this participant has no trial {position}")
-        raise VoteRefused("not-current", f"trial {position} is not the current trial")
+            raise VoteRefused("no-trial", _("this participant has no trial {position}").format(position=position))
+        raise VoteRefused("not-current", _("trial {position} is not the current trial").format(position=position))
     chosen = current.left if side == Vote.Side.LEFT else current.right
     last = position >= trials_of(participant)
     finished = 0
@@ -256,7 +257,7 @@ def _after_finish(participant: Participant) -> None:
 def _same_or_conflict(existing: Vote, side: str) -> VoteOutcome:
     if existing.side == side:
         return VoteOutcome.REPEATED
-    raise VoteRefused("answered", "this trial is already answered; the first answer is kept")
+    raise VoteRefused("answered", _("this trial is already answered; the first answer is kept"))
 
 
 def finish(participant: Participant) -> None:

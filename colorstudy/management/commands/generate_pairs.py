@@ -89,7 +89,7 @@ class Command(BaseCommand):
                 systems=[SystemSpec.parse(s) for s in values.get("system") or []],
                 participants=values["participants"],
                 trials=values["trials"],
-                settings=StudySettings(**{k: values[k] for k in studysettings.defaults()}),
+                settings=StudySettings(**{k: values[k] for k in studysettings.defaults()}, texts=values.get("texts") or {}),
                 **{k: values[k] for k in OPTIONS},
                 sequential=sequential or None,
                 strict=options["strict"],

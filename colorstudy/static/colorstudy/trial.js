@@ -96,7 +96,9 @@
   function reveal() {
     var trial = pending;
     pending = null;
-    document.querySelector(".progress .count").textContent = trial.number + " of " + trial.total;
+    var count = document.querySelector(".progress .count");
+    count.textContent = (count.getAttribute("data-format") || "__N__ of __T__")
+      .replace("__N__", String(trial.number)).replace("__T__", String(trial.total));
     document.querySelector(".progress .bar").value = trial.percent;
     for (var i = 0; i < buttons.length; i++) { buttons[i].classList.remove("chosen", "exposed-out"); }
     freshPair();
