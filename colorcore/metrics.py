@@ -8,24 +8,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import imagemetrics
 from .color import lab_to_rgb, rgb_to_lab
 from .data import DataError, is_gray, list_images, load_rgb, split_files, to_tensor
 from .errors import ColorcoreError
 
 logger = logging.getLogger(__name__)
-THRESHOLDS = np.arange(0, 151)  # ab distance thresholds of the AuC (Zhang et al.)
+THRESHOLDS = imagemetrics.THRESHOLDS
+auc = imagemetrics.auc  # one definition, shared with the per-stimulus measures of a study
 
 
 def accuracy_curve(pred_ab: torch.Tensor, true_ab: torch.Tensor) -> np.ndarray:
     """Share of pixels whose ab error (L2, ab units) is within each threshold 0..150."""
-    dist = (pred_ab.float() - true_ab.float()).pow(2).sum(1).sqrt().flatten().numpy()
-    counts = np.searchsorted(np.sort(dist), THRESHOLDS, side="right")
-    return counts / dist.size
-
-
-def auc(curve: np.ndarray) -> float:
-    """Area under the accuracy curve, normalized to 1 over thresholds 0..150."""
-    return float(np.trapezoid(curve, THRESHOLDS) / (THRESHOLDS[-1] - THRESHOLDS[0]))
+    return imagemetrics.accuracy_curve((pred_ab.float() - true_ab.float()).pow(2).sum(1).sqrt().numpy())
 
 
 def psnr(pred_rgb: torch.Tensor, true_rgb: torch.Tensor) -> float:
@@ -36,11 +31,7 @@ def psnr(pred_rgb: torch.Tensor, true_rgb: torch.Tensor) -> float:
 
 def colorfulness(rgb: torch.Tensor) -> float:
     """Hasler & Suesstrunk (2003) colorfulness of a (3, H, W) RGB image in [0, 1], on the 0..255 scale."""
-    r, g, b = (rgb.double() * 255).unbind(0)
-    rg, yb = r - g, 0.5 * (r + g) - b
-    sigma = torch.sqrt(rg.var(unbiased=False) + yb.var(unbiased=False))
-    mu = torch.sqrt(rg.mean() ** 2 + yb.mean() ** 2)
-    return float(sigma + 0.3 * mu)
+    return imagemetrics.colorfulness((rgb.double() * 255).permute(1, 2, 0).numpy())
 
 
 def evaluate(spec: str, data: Path, split: str = "test", size: int = 256, limit: int | None = None,

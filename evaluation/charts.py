@@ -58,6 +58,24 @@ def _jod_figure(result: JODResult, title: str = ""):
     return fig
 
 
+def metrics_chart(report: Report) -> str:
+    """Each metric's 2AFC score with its interval, beside chance and people's ceiling."""
+    plt = _pyplot()
+    t = report.metrics.table().sort_values("two_afc")
+    fig, ax = plt.subplots(figsize=(6.5, max(1.8, 0.35 * len(t) + 0.9)))
+    ax.barh(range(len(t)), t["two_afc"], color="#1d5fbf")
+    ax.errorbar(t["two_afc"], range(len(t)), xerr=[t["two_afc"] - t["ci_low"], t["ci_high"] - t["two_afc"]],
+                fmt="none", color="black", capsize=3)
+    ax.set_yticks(range(len(t)), list(t["metric"]))
+    ax.axvline(0.5, color="grey", linewidth=0.8, linestyle=":", label="chance")
+    ax.axvline(report.metrics.ceiling, color="#c0392b", linewidth=1.2, label="people's ceiling")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("2AFC score (share of people the metric agrees with); 95% interval over participants")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("Automatic metrics against the votes")
+    return _png_close(fig)
+
+
 def pair_charts(c: Comparison) -> list[str]:
     plt = _pyplot()
     p, ci = c.pooled, c.wilson

@@ -33,6 +33,7 @@ class ReportOptions:
     reference: str | None = None
     jod_prior: str = "gaussian"
     by_image: bool = False
+    metrics: str | None = None  # a CSV of image, system and metric columns (evaluation.metric_agreement)
     by_device: bool = False  # split the main result by device class and colour gamut (evaluation.splits)
     sequential: Any = None
 
@@ -68,6 +69,8 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference", help="system whose JOD score and Bradley-Terry strength are fixed at 0")
     parser.add_argument("--jod-prior", choices=PRIORS, default="gaussian", help="pwcmp's distance prior (default gaussian)")
     parser.add_argument("--by-image", action="store_true", help="also scale JOD separately for each image")
+    parser.add_argument("--metrics", help="CSV of automatic metrics (columns image, system, then one per metric) "
+                        "to hold against the votes; a vote export's left_/right_ metric columns are used without it")
     parser.add_argument("--by-device", action="store_true",
                         help="also split each pair's result by device class and by the display's colour gamut")
     parser.add_argument("--bootstrap", type=int, default=500, help="participant-bootstrap resamples (default 500; 0: none)")
@@ -92,6 +95,7 @@ def options_from_arguments(values: dict, **defaults: Any) -> ReportOptions:
         "jod_prior": values["jod_prior"],
         "by_image": values["by_image"],
         "by_device": values.get("by_device"),
+        "metrics": values.get("metrics"),
     }
     merged = {**defaults, **{k: v for k, v in given.items() if v is not None}}
     names = {f.name for f in dataclasses.fields(ReportOptions)}

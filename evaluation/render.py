@@ -69,6 +69,9 @@ def sections(report: Report) -> list[Section]:
         out.append(Section("pairs", "Every pair", pairs=_pairs(report),
                            lines=["(The per-participant counts of every pair are in the csv, json and html formats.)"]
                            if report.many_systems else []))
+    if report.metrics is not None:
+        out.append(Section("metrics", "Automatic metrics against the votes", wording.metrics_lines(report),
+                           table=_metrics_table(report), caption=wording.METRICS_CAPTION))
     if report.splits is not None:
         out.append(Section("by-device", "By device and display", table=_splits_table(report),
                            caption=wording.SPLITS_CAPTION))
@@ -110,6 +113,21 @@ def ranking_table(report: Report) -> pd.DataFrame:
         out["Bradley-Terry"] = [f(bt.loc[s, "strength"]) for s in table["system"]]
         out["BT 95% interval"] = [f"{f(bt.loc[s, 'ci_low'])} to {f(bt.loc[s, 'ci_high'])}" for s in table["system"]]
     return out
+
+
+def _metrics_table(report: Report) -> pd.DataFrame:
+    t = report.metrics.table().sort_values("two_afc", ascending=False)
+    out = pd.DataFrame({
+        "Metric": [f"{m} (lower is better)" if low else m for m, low in zip(t["metric"], t["lower_is_better"], strict=True)],
+        "2AFC": [f"{v:.1%} ({lo:.1%} to {hi:.1%})" for v, lo, hi in zip(t["two_afc"], t["ci_low"], t["ci_high"], strict=True)],
+        "Votes agreeing": [f"{v:.1%}" for v in t["vote_share"]], "Ties": [f"{v:.1%}" for v in t["ties"]],
+        "Pairs of stimuli": t["pairs"].astype(str),
+    })
+    if t["rank_correlation"].notna().any():
+        out["Rank correlation with JOD"] = ["–" if pd.isna(r) else f"{r:.2f}" for r in t["rank_correlation"]]
+    ceiling = {"Metric": "People (two participants agreeing)", "2AFC": f"{report.metrics.ceiling:.1%}",
+               "Votes agreeing": "", "Ties": "", "Pairs of stimuli": str(report.metrics.ceiling_pairs)}
+    return pd.concat([out, pd.DataFrame([ceiling])], ignore_index=True).fillna("")
 
 
 def _splits_table(report: Report) -> pd.DataFrame:
@@ -220,6 +238,8 @@ def html(report: Report) -> str:
             parts.append(f"<h2>{esc(s.title)}</h2>")
         if s.kind == "ranking":
             parts.append(f"<img alt='JOD scale with intervals' src='{charts.jod_chart(report)}'>")
+        if s.kind == "metrics":
+            parts.append(f"<img alt='Agreement of each metric with the votes' src='{charts.metrics_chart(report)}'>")
         if s.kind == "pairs":
             parts += _html_pairs(s.pairs, report.many_systems)
             continue

@@ -18,6 +18,7 @@ from .clustered import (
 )
 from .jod import MIN_SCREENED, JODResult, ObserverScreening, jod_scale, observer_screening
 from .matrices import comparison_counts
+from .metric_agreement import MetricsReport, agreement, attach_metrics
 from .options import ReportOptions
 from .preference import (
     PreferenceResult,
@@ -173,6 +174,7 @@ class Report:
     one_sided: pd.DataFrame | None  # per participant: left choices, Holm-adjusted p, flagged
     colour_vision: pd.DataFrame | None  # per screened participant: the plates' result (colorstudy.plates)
     splits: pd.DataFrame | None  # each pair's share by device class and gamut, when asked (evaluation.splits)
+    metrics: MetricsReport | None  # automatic metrics held against the votes (evaluation.metric_agreement)
     screening: ObserverScreening | None  # pwcmp's outlier analysis
     jod: JODResult | None
     jod_by_image: list[JODResult]
@@ -235,6 +237,8 @@ def build_report(votes: pd.DataFrame | str | Path, options: ReportOptions | None
     """
     options = replace(options or ReportOptions(), **settings)
     df = load_votes(votes)
+    if options.metrics:
+        df = attach_metrics(df, options.metrics)
     if not study and not isinstance(votes, pd.DataFrame):
         study = Path(votes).stem
     used, catch, excluded = _exclusions(df, options)
@@ -274,6 +278,8 @@ def build_report(votes: pd.DataFrame | str | Path, options: ReportOptions | None
         if options.by_device else None,
         screening=screening,
         jod=jod,
+        metrics=agreement(used, dict(zip(jod.systems, jod.statistic, strict=True)) if jod is not None else None,
+                          options.n_boot),
         jod_by_image=by_image,
         ranking=ranking,
         fooling=fooling_rates(used),

@@ -121,6 +121,11 @@ def to_dict(report: Report) -> dict:
             {"participant": r.participant, "result": str(r.colour_vision)} for r in report.colour_vision.itertuples()
         ],
         "colour_vision_excluded": report.colour_vision_excluded,
+        "metrics": None if report.metrics is None else {
+            "ceiling": _num(report.metrics.ceiling), "ceiling_pairs": report.metrics.ceiling_pairs,
+            "agreement": [{k: (_num(v) if isinstance(v, float) else v) for k, v in m.__dict__.items()}
+                          for m in report.metrics.metrics],
+        },
         "by_device": None if report.splits is None else [
             {k: (float(v) if k in ("share", "ci_low", "ci_high") else int(v) if k in ("participants", "votes") else v)
              for k, v in row.items()} for row in report.splits.to_dict("records")

@@ -12,6 +12,30 @@ SPLITS_CAPTION = ("Each pair's share for its first system on each kind of screen
                   "clustered ones, and small groups say little.")
 
 
+METRICS_CAPTION = (
+    "2AFC: for each pair of stimuli, the share of people who chose the image the metric prefers (half on a tie), "
+    "averaged over pairs (Zhang et al. 2018); its 95% interval resamples participants. Votes: the share of single "
+    "votes the metric agrees with. People's ceiling: how often two participants agree on a pair of stimuli; a metric "
+    "at the ceiling agrees with a person as often as another person does.")
+
+
+def metrics_lines(report: Report) -> list[str]:
+    """What the metrics' agreement with the votes says, in sentences."""
+    m = report.metrics
+    if m is None:
+        return []
+    best = max(m.metrics, key=lambda a: a.two_afc)
+    lines = [f"People agree with each other on {m.ceiling:.1%} of a pair of stimuli's votes ({m.ceiling_pairs} pairs "
+             f"with two votes or more): the ceiling. The metric closest to people is {best.metric}, with a 2AFC score "
+             f"of {best.two_afc:.1%} (95% CI {best.ci_low:.1%} to {best.ci_high:.1%})."]
+    for a in m.metrics:
+        if a.ties >= 0.01:
+            lines.append(f"{a.metric} ties (equal values on both sides) in {a.ties:.0%} of the votes; each counts as half.")
+        if a.ci_low <= 0.5 <= a.ci_high:
+            lines.append(f"{a.metric} cannot be told from chance (its interval holds 50%).")
+    return lines
+
+
 def notes(report: Report) -> list[str]:
     """What the reader must know about the analyses' limits, one sentence or two each."""
     notes = []

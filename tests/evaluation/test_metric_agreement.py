@@ -1,0 +1,105 @@
+"""Automatic metrics held against the votes, on cases whose answer is known and on the tone-mapping study."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from evaluation.metric_agreement import agreement, attach_metrics
+from evaluation.options import ReportOptions
+from evaluation.render import render
+from evaluation.report import build_report
+from evaluation.votes import VoteTableError
+
+ROOT = Path(__file__).resolve().parents[2]
+TMO = ROOT / "fixtures" / "tmo" / "tmo_cmp_data.csv"
+
+
+def simulated(n_participants=30, n_images=30, systems=("a", "b", "c", "d"), seed=0):
+    """Observers who choose by a hidden quality of each stimulus (Thurstone: noise of SD 1), and that quality."""
+    rng = np.random.default_rng(seed)
+    quality = {(f"i{i}", s): rng.normal(0.4 * k, 1.0) for i in range(n_images) for k, s in enumerate(systems)}
+    rows = []
+    for p in range(n_participants):
+        for i in range(n_images):
+            a, b = rng.choice(systems, 2, replace=False)
+            first = rng.random() < norm.cdf(quality[(f"i{i}", a)] - quality[(f"i{i}", b)])
+            rows.append((f"p{p}", f"i{i}", a, b, a if first else b))
+    votes = pd.DataFrame(rows, columns=["participant", "image", "left_system", "right_system", "chosen_system"])
+    votes["is_catch"] = False
+    truth = pd.DataFrame([(i, s, q) for (i, s), q in quality.items()], columns=["image", "system", "truth"])
+    return votes, truth
+
+
+def test_a_metric_equal_to_the_hidden_truth_reaches_peoples_ceiling_and_a_random_one_sits_at_half():
+    votes, truth = simulated()
+    rng = np.random.default_rng(1)
+    table = truth.assign(random=rng.normal(size=len(truth)), constant=1.0, ciede2000=-truth["truth"])
+    result = agreement(attach_metrics(votes, table), n_boot=200)
+    by = {m.metric: m for m in result.metrics}
+    assert 0.55 < result.ceiling < 0.95
+    assert by["truth"].two_afc >= result.ceiling - 0.01 and by["truth"].ci_low > 0.6
+    assert abs(by["random"].two_afc - 0.5) < 0.05 and by["random"].ci_low < 0.5 < by["random"].ci_high
+    assert by["constant"].ties == 1.0 and by["constant"].two_afc == 0.5 and by["constant"].vote_share == 0.5
+    # CIEDE2000 is a distance: lower is better, so the negated truth agrees as the truth does.
+    assert by["ciede2000"].lower_is_better and by["ciede2000"].two_afc == pytest.approx(by["truth"].two_afc)
+
+
+def test_with_several_systems_each_metric_is_ranked_against_the_jod_scale():
+    votes, truth = simulated()
+    report = build_report(attach_metrics(votes, truth.assign(random=np.random.default_rng(2).normal(size=len(truth)))),
+                          ReportOptions(mixed=False, n_boot=50))
+    by = {m.metric: m for m in report.metrics.metrics}
+    assert by["truth"].rank_correlation == pytest.approx(1.0)
+    for fmt in ("text", "markdown", "html", "json"):
+        out = render(report, fmt)
+        assert "truth" in out and ("ceiling" in out or "Ceiling" in out), fmt
+    assert "data:image/png;base64," in render(report, "html").split("Automatic metrics")[1]
+
+
+def test_a_metrics_table_with_a_stray_value_or_a_missing_column_is_named_in_one_line(tmp_path):
+    votes, truth = simulated(n_participants=2, n_images=2)
+    bad = tmp_path / "metrics.csv"
+    truth.assign(truth=truth["truth"].astype(object)).pipe(lambda t: t.assign(truth=["x"] + list(t["truth"][1:]))).to_csv(bad, index=False)
+    with pytest.raises(VoteTableError, match=r"metrics.csv: column 'truth', row 2: 'x' is not a number"):
+        attach_metrics(votes, bad)
+    truth.drop(columns="system").to_csv(bad, index=False)
+    with pytest.raises(VoteTableError, match="missing column system"):
+        attach_metrics(votes, bad)
+
+
+def tmo_metrics(tmp_path: Path) -> Path:
+    """Two per-condition numbers for the tone-mapping study: each operator's JOD from the first nine
+    observers (to be held against the other nine), and its year of publication."""
+    votes = pd.read_csv(TMO)
+    observers = sorted(votes["observer"].unique())
+    scale = build_report(votes[votes["observer"].isin(observers[:9])], ReportOptions(mixed=False, n_boot=0)).jod
+    jod = dict(zip(scale.systems, scale.statistic, strict=True))
+    years = {"ferwerda96": 1996, "hateren06": 2006, "irawan05": 2005, "mantiuk08": 2008, "pattanaik00": 2000,
+             "ronan12": 2012, "tmo_camera": 2013}
+    rows = [(scene, c, jod[c], years[c]) for scene in votes["scene"].unique() for c in years]
+    path = tmp_path / "tmo_metrics.csv"
+    pd.DataFrame(rows, columns=["image", "system", "jod_other_half", "year"]).to_csv(path, index=False)
+    held_out = tmp_path / "tmo_held_out.csv"
+    votes[votes["observer"].isin(observers[9:])].to_csv(held_out, index=False)
+    return path, held_out
+
+
+def test_on_the_tone_mapping_study_a_per_condition_number_is_held_against_the_votes(tmp_path):
+    metrics, held_out = tmo_metrics(tmp_path)
+    report = build_report(held_out, ReportOptions(mixed=False, n_boot=100, metrics=str(metrics)))
+    by = {m.metric: m for m in report.metrics.metrics}
+    # The other observers' scale predicts these observers well: near what people reach among themselves.
+    assert by["jod_other_half"].two_afc > 0.65 and by["jod_other_half"].ci_low > 0.5
+    assert by["jod_other_half"].rank_correlation > 0.8
+    assert 0.5 < report.metrics.ceiling < 0.9
+    assert 0.0 <= by["year"].two_afc <= 1.0 and by["year"].pairs == by["jod_other_half"].pairs
+    command = subprocess.run([sys.executable, "-m", "evaluation", "report", str(held_out), "--metrics", str(metrics),
+                              "--no-mixed", "--bootstrap", "50"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert command.returncode == 0, command.stderr
+    assert "Automatic metrics against the votes" in command.stdout and "jod_other_half" in command.stdout
