@@ -7,7 +7,7 @@ from typing import TextIO
 
 from evaluation.csvsafe import neutral_row
 
-from .models import Study, Vote
+from .models import Stimulus, Study, Vote
 
 COLUMNS = [
     "participant",
@@ -50,7 +50,21 @@ def participant_label(slot: int) -> str:
     return f"P{slot + 1:04d}"
 
 
+def metric_names(study: Study) -> list[str]:
+    """The automatic metrics the study's stimuli carry (colorstudy.stimulusmetrics), in name order."""
+    names: set[str] = set()
+    for metrics in Stimulus.objects.filter(system__study=study).values_list("metrics", flat=True):
+        names.update(metrics or {})
+    return sorted(names)
+
+
+def columns(study: Study) -> list[str]:
+    """The export's columns: :data:`COLUMNS`, then each metric of the left and the right stimulus."""
+    return COLUMNS + [f"{side}_{name}" for name in metric_names(study) for side in ("left", "right")]
+
+
 def vote_rows(study: Study) -> Iterator[tuple]:
+    names = metric_names(study)
     query = (
         Vote.objects.filter(trial__participant__study=study)
         .order_by("trial__participant__slot", "trial__position")
@@ -87,14 +101,26 @@ def vote_rows(study: Study) -> Iterator[tuple]:
             "created_at",
             "pk",
             "trial__participant__scheduled_after_vote",
+            "trial__left__metrics",
+            "trial__right__metrics",
         )
     )
     for row in query.iterator(chunk_size=10_000):
         (slot, ext, pos, image, left, right, chosen, catch, practice, ms, shown, width, device), rest = row[:13], row[13:]
-        conditions, (right_plates, plates, vision, finished, created, pk, scheduled) = rest[:12], rest[12:]
+        conditions, (right_plates, plates, vision, finished, created, pk, scheduled, left_m, right_m) = rest[:12], rest[12:]
         yield (participant_label(slot), ext, pos, image, left, right, chosen, catch, practice, ms, shown, width, device,
                *("" if v is None else v for v in conditions), *_plates(right_plates, plates, vision),
-               finished is not None, created.isoformat(), pk, "" if scheduled is None else scheduled)
+               finished is not None, created.isoformat(), pk, "" if scheduled is None else scheduled,
+               *_metric_cells(names, left_m, right_m))
+
+
+def _metric_cells(names: list[str], left: dict | None, right: dict | None) -> list:
+    cells = []
+    for name in names:
+        for side in (left or {}, right or {}):
+            value = side.get(name)
+            cells.append("" if value is None else value)
+    return cells
 
 
 def _plates(right: int, shown: int, vision: str) -> tuple:
@@ -104,7 +130,7 @@ def _plates(right: int, shown: int, vision: str) -> tuple:
 
 def write_csv(study: Study, out: TextIO) -> int:
     writer = csv.writer(out)
-    writer.writerow(COLUMNS)
+    writer.writerow(columns(study))
     n = 0
     for row in vote_rows(study):
         writer.writerow(neutral_row(row))  # panel ids come from URLs: no cell may be a formula
@@ -116,7 +142,7 @@ def votes_frame(study: Study):
     """The vote table as a pandas DataFrame, ready for ``evaluation``."""
     import pandas as pd
 
-    return pd.DataFrame.from_records(list(vote_rows(study)), columns=COLUMNS)
+    return pd.DataFrame.from_records(list(vote_rows(study)), columns=columns(study))
 
 
 # Each participant's viewing conditions at consent (conditions.js), in the participants table and the export.

@@ -20,6 +20,7 @@ from django.utils.text import slugify
 from . import design, stimuli
 from .folders import ground_truth_mismatch, unmatched_names
 from .models import Participant, SourceImage, Stimulus, Study, System, Vote
+from .stimulusmetrics import measure, pixels, truth_pixels
 from .studysettings import StudySettings
 from .triallists import write_lists
 
@@ -298,13 +299,17 @@ def _store_stimuli(
         size = stimuli.target_size(first.width, first.height, opts.settings.size)
         image = SourceImage.objects.create(study=study, name=name)
         renderings = {systems[n]: im for n, im in decoded.items()}
-        if real is not None:
+        if real is not None and real_system is not None:
             renderings[real_system] = real
             if foil_system is not None:
                 renderings[foil_system] = stimuli.wrong_recoloring(real)
                 catch_pool.append(name)
+        reference = truth_pixels(real if real_system else _truth_for_metrics(truth.get(name)), size)
         for system, im in renderings.items():
-            pending.append(_write_stimulus(media, system, image, stimuli.encode(im, size)))
+            encoded = stimuli.encode(im, size)
+            stim = _write_stimulus(media, system, image, encoded)
+            stim.metrics = measure(pixels(encoded.data), reference, system)
+            pending.append(stim)
         used.append(image)
     Stimulus.objects.bulk_create(pending, batch_size=500)
     return used, catch_pool, skipped
@@ -321,6 +326,16 @@ def _reserve_practice(used: list[SourceImage], truth: dict[str, Path], opts: Stu
             f"images with a real photo; {len(candidates)} are available"
         )
     return sorted(random.Random(opts.seed).sample(candidates, opts.settings.practice_trials))
+
+
+def _truth_for_metrics(path: Path | None):
+    """The real photo for the metrics alone (no trial shows it): an unreadable one means no metrics
+    against the truth for that image, not a skipped image."""
+    try:
+        return None if path is None else stimuli.load_rgb(path)
+    except stimuli.BadImage as exc:
+        logger.warning("no ground-truth metrics for %s: %s", path, exc)
+        return None
 
 
 def _write_stimulus(media: Path, system: System, image: SourceImage, encoded: stimuli.Encoded) -> Stimulus:

@@ -148,6 +148,8 @@ class Stimulus(models.Model):
     content_type = models.CharField(max_length=40)
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
+    metrics = models.JSONField(default=dict, blank=True,
+                               help_text="Automatic metrics of the stimulus as shown (colorstudy.stimulusmetrics).")
 
     class Meta:
         verbose_name_plural = "stimuli"

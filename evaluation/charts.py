@@ -68,7 +68,8 @@ def metrics_chart(report: Report) -> str:
                 fmt="none", color="black", capsize=3)
     ax.set_yticks(range(len(t)), list(t["metric"]))
     ax.axvline(0.5, color="grey", linewidth=0.8, linestyle=":", label="chance")
-    ax.axvline(report.metrics.ceiling, color="#c0392b", linewidth=1.2, label="people's ceiling")
+    if report.metrics.ceiling_pairs:
+        ax.axvline(report.metrics.ceiling, color="#c0392b", linewidth=1.2, label="people's ceiling")
     ax.set_xlim(0, 1)
     ax.set_xlabel("2AFC score (share of people the metric agrees with); 95% interval over participants")
     ax.legend(loc="lower right", fontsize=8)

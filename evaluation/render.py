@@ -125,7 +125,8 @@ def _metrics_table(report: Report) -> pd.DataFrame:
     })
     if t["rank_correlation"].notna().any():
         out["Rank correlation with JOD"] = ["–" if pd.isna(r) else f"{r:.2f}" for r in t["rank_correlation"]]
-    ceiling = {"Metric": "People (two participants agreeing)", "2AFC": f"{report.metrics.ceiling:.1%}",
+    ceiling = {"Metric": "People (two participants agreeing)",
+               "2AFC": f"{report.metrics.ceiling:.1%}" if report.metrics.ceiling_pairs else "–",
                "Votes agreeing": "", "Ties": "", "Pairs of stimuli": str(report.metrics.ceiling_pairs)}
     return pd.concat([out, pd.DataFrame([ceiling])], ignore_index=True).fillna("")
 

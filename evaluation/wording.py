@@ -25,9 +25,11 @@ def metrics_lines(report: Report) -> list[str]:
     if m is None:
         return []
     best = max(m.metrics, key=lambda a: a.two_afc)
-    lines = [f"People agree with each other on {m.ceiling:.1%} of a pair of stimuli's votes ({m.ceiling_pairs} pairs "
-             f"with two votes or more): the ceiling. The metric closest to people is {best.metric}, with a 2AFC score "
-             f"of {best.two_afc:.1%} (95% CI {best.ci_low:.1%} to {best.ci_high:.1%})."]
+    ceiling = (f"Two participants agree on a pair of stimuli {m.ceiling:.1%} of the time ({m.ceiling_pairs} pairs with "
+               "two votes or more): people's ceiling." if m.ceiling_pairs else
+               "No pair of stimuli has two votes: people's ceiling cannot be measured.")
+    lines = [f"{ceiling} The metric closest to people is {best.metric}, with a 2AFC score of {best.two_afc:.1%} "
+             f"(95% CI {best.ci_low:.1%} to {best.ci_high:.1%})."]
     for a in m.metrics:
         if a.ties >= 0.01:
             lines.append(f"{a.metric} ties (equal values on both sides) in {a.ties:.0%} of the votes; each counts as half.")
