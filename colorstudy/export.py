@@ -119,7 +119,7 @@ def _metric_cells(names: list[str], left: dict | None, right: dict | None) -> li
     for name in names:
         for side in (left or {}, right or {}):
             value = side.get(name)
-            cells.append("" if value is None else value)
+            cells.append(value)  # None: not measured (an empty cell in the CSV)
     return cells
 
 

@@ -141,7 +141,8 @@ def agreement(df: pd.DataFrame, jod: dict[str, float] | None = None, n_boot: int
     results = []
     for name in names:
         lower = name.lower() in LOWER_IS_BETTER
-        left, right = reg[f"left_{name}"].to_numpy(float), reg[f"right_{name}"].to_numpy(float)
+        left = pd.to_numeric(reg[f"left_{name}"], errors="coerce").to_numpy(float)
+        right = pd.to_numeric(reg[f"right_{name}"], errors="coerce").to_numpy(float)
         known = ~(np.isnan(left) | np.isnan(right))
         if not known.any():
             continue

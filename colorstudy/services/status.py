@@ -21,6 +21,7 @@ class StudyStatus:
     practice_votes: int = 0
     excluded_participants: int = 0  # who fail the catch-trial rule: the report leaves out their votes
     excluded_votes: int = 0  # their regular votes
+    screened_out: int = 0  # turned away by the colour-vision plates (their lists went to newcomers)
 
     @property
     def reported_votes(self) -> int:
@@ -32,6 +33,7 @@ def study_status(study: Study) -> StudyStatus:
         total=Count("id"),
         started=Count("id", filter=Q(consented_at__isnull=False)),
         finished=Count("id", filter=Q(finished_at__isnull=False)),
+        screened_out=Count("id", filter=Q(screened_out_at__isnull=False)),
     )
     votes = Vote.objects.filter(trial__participant__study=study)
     kinds = votes.aggregate(
@@ -50,6 +52,7 @@ def study_status(study: Study) -> StudyStatus:
         participants=parts["total"],
         started=parts["started"],
         finished=parts["finished"],
+        screened_out=parts["screened_out"],
         votes=votes.count(),
         tallies=[(s.name, won.get(s.pk, 0)) for s in compared],
         regular_votes=kinds["regular"],

@@ -89,6 +89,7 @@ def test_in_an_excluding_study_who_fails_is_thanked_turned_away_and_their_list_g
     assert rows["aaa"]["colour_vision"] == "protan+deutan+tritan" and rows["aaa"]["screened_out"] == "True"
     assert rows["bbb"]["colour_vision"] == "normal" and rows["bbb"]["votes"] == "1"
     assert b"turned away" in staff.get(f"/staff/study/{study.slug}/participants/").content
+    assert b"Turned away by the colour check</th><td>1<" in staff.get(f"/staff/study/{study.slug}/").content
 
 
 def test_a_plate_answer_out_of_range_or_out_of_turn_is_refused_in_one_line(system_folders):

@@ -55,9 +55,10 @@ def test_every_participant_page_passes_axe_and_the_flow_needs_only_the_keyboard(
     keys(browser, Keys.SPACE)
     tab_to(browser, "button.primary")
     keys(browser, Keys.ENTER)
+    WebDriverWait(browser, 30).until(ec.presence_of_element_located((By.CSS_SELECTOR, "form.plate")))
     participant = Participant.objects.get(external_id="keys")
     for _ in range(7):
-        WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.CSS_SELECTOR, "form.plate")))
+        WebDriverWait(browser, 30).until(ec.presence_of_element_located((By.CSS_SELECTOR, "form.plate")))
         if "plate" not in checked:
             checked["plate"] = serious_violations(browser)
         position = int(browser.find_element(By.NAME, "position").get_attribute("value"))
@@ -65,13 +66,13 @@ def test_every_participant_page_passes_axe_and_the_flow_needs_only_the_keyboard(
         form = browser.find_element(By.TAG_NAME, "form")
         tab_to(browser, f'button[name="answer"][value="{digit}"]')
         keys(browser, Keys.ENTER)
-        WebDriverWait(browser, 10).until(ec.staleness_of(form))
+        WebDriverWait(browser, 30).until(ec.staleness_of(form))
     for number in (1, 2, 3, 4):
         if number == 3:
-            WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.CSS_SELECTOR, "main form button")))
+            WebDriverWait(browser, 30).until(ec.presence_of_element_located((By.ID, "continue")))
             checked["break"] = serious_violations(browser)
             form = browser.find_element(By.TAG_NAME, "form")
-            tab_to(browser, "main form button")
+            tab_to(browser, "#continue")
             keys(browser, Keys.ENTER)
             WebDriverWait(browser, 10).until(ec.staleness_of(form))
         wait_for_trial(browser, number, 4)

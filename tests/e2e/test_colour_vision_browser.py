@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -16,11 +15,17 @@ from .test_participant_browser import consent, wait_for_trial
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+def consented(browser, pid: str) -> Participant:
+    """The participant once their consent is stored and the first plate is on the page."""
+    WebDriverWait(browser, 30).until(ec.presence_of_element_located((By.CSS_SELECTOR, "form.plate")))
+    return Participant.objects.get(external_id=pid)
+
+
 def answer_plates(browser, participant: Participant, reads_them: bool) -> int:
-    """Answer every plate by keyboard (Enter on the focused button); the number of plates seen."""
+    """Answer every plate by clicking its button; the number of plates seen."""
     seen = 0
     while True:
-        WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.TAG_NAME, "h1")))
+        WebDriverWait(browser, 30).until(ec.presence_of_element_located((By.TAG_NAME, "h1")))
         if "Which number do you see" not in browser.find_element(By.TAG_NAME, "h1").text:
             return seen
         position = int(browser.find_element(By.NAME, "position").get_attribute("value"))
@@ -29,8 +34,8 @@ def answer_plates(browser, participant: Participant, reads_them: bool) -> int:
         plate = participant.plates.get(position=position)
         value = plate.digit if reads_them or plate.kind == "demo" else -1
         form = browser.find_element(By.TAG_NAME, "form")
-        browser.find_element(By.CSS_SELECTOR, f'button[name="answer"][value="{value}"]').send_keys(Keys.ENTER)
-        WebDriverWait(browser, 10).until(ec.staleness_of(form))
+        browser.find_element(By.CSS_SELECTOR, f'button[name="answer"][value="{value}"]').click()
+        WebDriverWait(browser, 30).until(ec.staleness_of(form))
         seen += 1
 
 
@@ -39,7 +44,7 @@ def test_one_participant_reads_the_plates_and_votes_another_fails_and_is_turned_
                        screened_out_url="https://app.prolific.com/submissions/complete?cc=SCREENED")
     with chromium() as browser:
         consent(browser, f"{live_server.url}/study/{study.slug}/?PROLIFIC_PID=reads")
-        reader = Participant.objects.get(external_id="reads")
+        reader = consented(browser, "reads")
         assert answer_plates(browser, reader, reads_them=True) == 7
         for number in range(1, 4):
             wait_for_trial(browser, number, 3)
@@ -47,7 +52,7 @@ def test_one_participant_reads_the_plates_and_votes_another_fails_and_is_turned_
         WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.ID, "completion-code")))
     with chromium() as browser:
         consent(browser, f"{live_server.url}/study/{study.slug}/?PROLIFIC_PID=misses")
-        misser = Participant.objects.get(external_id="misses")
+        misser = consented(browser, "misses")
         assert answer_plates(browser, misser, reads_them=False) == 7
         assert "not the right study for you" in browser.find_element(By.TAG_NAME, "main").text
         link = browser.find_element(By.LINK_TEXT, "continue here").get_attribute("href")

@@ -17,6 +17,7 @@ def test_conditions_are_recorded_and_a_narrowed_window_pauses_the_choice_until_w
                                                                                       system_folders):
     study = make_study(system_folders, participants=1, trials=3, min_image_px=240)
     consent(browser, f"{live_server.url}/study/{study.slug}/?PROLIFIC_PID=cond")
+    wait_for_trial(browser, 1, 3)
     participant = Participant.objects.get(external_id="cond")
     assert participant.device_class == "desktop" and participant.device_pixel_ratio == 1.0
     assert participant.zoom == 1 and participant.color_gamut == "srgb" and participant.screen_width > 0
