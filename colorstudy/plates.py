@@ -1,10 +1,13 @@
 """Pseudo-isochromatic plates, generated: a digit made of dots that differ from the background's
 dots only along one dichromat's confusion line, under lightness noise.
 
-The colour science is colour-science's: the sRGB transfer curve, CIELAB, CIEDE2000 and Machado,
-Oliveira & Fernandes (2009)'s simulation of dichromacy (protan, deutan and tritan at severity 1).
-colorspacious computes the same matrices (they agree to 1e-15) but has had no release since
-2018; colour-science is maintained. The choice, and the plates' contrasts, are in docs/screening.md.
+The colour science is Machado, Oliveira & Fernandes (2009)'s simulation of dichromacy (protan,
+deutan and tritan at severity 1), as colour-science 0.4.7 publishes it. Its three matrices are
+held here as data, and the suite checks them against colour-science's
+(``tests/colorstudy/test_plates.py``): a web worker that imports colour-science answers a
+fraction slower for the rest of its life (bench/README.md), and the plates need nothing of it
+but these numbers. colorspacious computes the same matrices; it has had no release since 2018.
+The choice, and the plates' contrasts, are in docs/screening.md.
 
 How a plate hides its figure from one type of dichromat:
 
@@ -14,9 +17,9 @@ How a plate hides its figure from one type of dichromat:
   ``M`` maps both to the same colour: only the dichromat's confusion line separates them.
 * Lightness. Every dot is scaled to a lightness drawn from one distribution for figure and
   background alike (stratified within each group), so CIELAB's L* of the dots says nothing of
-  which group they belong to.
-  The dichromat still sees a small lightness difference between the groups (a protanope sees red
-  darker: ``Y n != 0``); the noise, many times larger, masks it (the tests bound both).
+  which group they belong to. The dichromat still sees a small lightness difference between the
+  groups (a protanope sees red darker: ``Y n != 0``); the noise, many times larger, masks it
+  (the tests bound both).
 
 A demonstration plate, readable by everyone (its figure is darker), comes first: a participant
 who misses it is not attending, which is told apart from a colour-vision deficiency.
@@ -26,7 +29,6 @@ from __future__ import annotations
 
 import functools
 import io
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -130,16 +132,20 @@ def judge(answers: Iterable[tuple[str, int, int | None]]) -> Screening:
     return Screening(len(answers), right, suspected, attentive=not missed["demo"])
 
 
-@functools.cache
+# Machado et al. (2009) at severity 1.0 on linear sRGB: colour-science's CVD_MATRICES_MACHADO2010
+# ("Protanomaly", "Deuteranomaly", "Tritanomaly"), to six decimals as published.
+MACHADO_2009 = {
+    "protan": ((0.152286, 1.052583, -0.204868), (0.114503, 0.786281, 0.099216), (-0.003882, -0.048116, 1.051998)),
+    "deutan": ((0.367322, 0.860646, -0.227968), (0.280085, 0.672501, 0.047413), (-0.011820, 0.042940, 0.968881)),
+    "tritan": ((1.255528, -0.076749, -0.178779), (-0.078411, 0.930809, 0.147602), (0.004733, 0.691367, 0.303900)),
+}
+
+
 def simulation(deficiency: str) -> np.ndarray:
     """Machado et al. (2009)'s matrix for a dichromat (severity 1) on linear sRGB."""
-    import colour
-
     if deficiency not in DEFICIENCIES:
         raise ValueError(f"deficiency must be one of {', '.join(DEFICIENCIES)}, got {deficiency!r}")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # colour warns that its tritan model is an approximation
-        return np.asarray(colour.blindness.matrix_cvd_Machado2009(_MACHADO[deficiency], 1.0), dtype=float)
+    return np.array(MACHADO_2009[deficiency])
 
 
 @functools.cache
@@ -155,12 +161,10 @@ def lightness_to_luminance(lightness: np.ndarray) -> np.ndarray:
     return np.where(f > 6 / 29, f**3, 3 * (6 / 29) ** 2 * (f - 4 / 29))
 
 
-def linear_to_lab(linear: np.ndarray) -> np.ndarray:
-    """Linear sRGB (..., 3) -> CIELAB (D65), through colour-science."""
-    import colour
-
-    rgb = colour.models.eotf_inverse_sRGB(np.clip(linear, 0.0, 1.0))
-    return colour.XYZ_to_Lab(colour.sRGB_to_XYZ(rgb))
+def encode_srgb(linear: np.ndarray) -> np.ndarray:
+    """Linear sRGB in [0, 1] -> the sRGB transfer curve's values in [0, 1] (IEC 61966-2-1)."""
+    linear = np.clip(linear, 0.0, 1.0)
+    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
 
 
 def make_plate(kind: str, digit: int, seed: int, size: int = PLATE_PX) -> Plate:
@@ -241,12 +245,10 @@ def _digit_mask(digit: int, size: int, slant: float) -> np.ndarray:
 
 def render(plate: Plate) -> Image.Image:
     """The plate as an 8-bit sRGB image: its dots on a light neutral ground, anti-aliased by 3x supersampling."""
-    import colour
-
     scale = 3
     canvas = Image.new("RGB", (plate.size * scale, plate.size * scale), (236, 236, 236))
     draw = ImageDraw.Draw(canvas)
-    encoded = np.round(255 * colour.models.eotf_inverse_sRGB(np.clip(plate.colours, 0, 1))).astype(int)
+    encoded = np.round(255 * encode_srgb(plate.colours)).astype(int)
     for (x, y), r, rgb in zip(plate.centres * scale, plate.radii * scale, encoded, strict=True):
         draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(int(v) for v in rgb))
     return canvas.resize((plate.size, plate.size), Image.Resampling.LANCZOS)

@@ -43,7 +43,7 @@ def _database() -> None:
 
 
 def _plates() -> None:
-    """colour-science (about a second to import) and the plates' simulation matrices."""
+    """The colour-vision plates' confusion directions (numpy alone: no colour-science in a web worker)."""
     from .plates import DEFICIENCIES, confusion_direction
 
     for deficiency in DEFICIENCIES:

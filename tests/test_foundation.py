@@ -108,11 +108,12 @@ def test_web_requests_and_migrations_never_load_torch(tmp_path):
         "from django.core.management import call_command; call_command('migrate', verbosity=0)\n"
         "from django.test import Client; c = Client()\n"
         "assert c.get('/healthz').status_code == 200 and c.get('/study/none/').status_code == 404\n"
-        "print('torch' in sys.modules)\n"
+        "from colorstudy.warmup import warm_up; warm_up()\n"
+        "print('torch' in sys.modules, 'colour' in sys.modules)\n"
     )
     result = run_python(code, COLORSTUDY_DATA=str(tmp_path), ALLOWED_HOSTS="testserver")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "False"
+    assert result.stdout.split()[-2:] == ["False", "False"]  # colour-science slows a worker (bench/README.md)
 
 
 def test_production_settings_pass_check_deploy(tmp_path):

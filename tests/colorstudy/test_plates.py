@@ -8,6 +8,10 @@ of the plate's own dot-to-dot variation, which is about 10); for normal vision a
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
+import warnings
+from pathlib import Path
 
 import colour
 import numpy as np
@@ -125,6 +129,31 @@ def test_a_deficiency_is_suspected_when_both_of_its_plates_are_missed():
                                                                                            "protan")
     assert plates.judge([("demo", 5, 5), ("protan", 3, 3), ("protan", 2, 7)]).passed
     assert plates.judge([("demo", 5, 2), ("protan", 3, 3)]).label == "demo missed"
+
+
+@pytest.mark.parametrize("deficiency", plates.DEFICIENCIES)
+def test_the_simulation_matrices_are_colour_sciences(deficiency):
+    name = {"protan": "Protanomaly", "deutan": "Deuteranomaly", "tritan": "Tritanomaly"}[deficiency]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # colour warns that its tritan model is an approximation
+        expected = colour.blindness.matrix_cvd_Machado2009(name, 1.0)
+    assert plates.simulation(deficiency) == pytest.approx(expected, abs=1e-12)
+
+
+def test_the_srgb_transfer_curve_is_colour_sciences():
+    linear = np.linspace(-0.1, 1.1, 1001)
+    assert plates.encode_srgb(linear) == pytest.approx(colour.models.eotf_inverse_sRGB(np.clip(linear, 0, 1)), abs=1e-12)
+
+
+def test_making_and_serving_plates_never_imports_colour_science():
+    """colour-science slows a web worker that imports it (bench/README.md): the plates carry its matrices."""
+    code = ("import sys; from colorstudy import plates\n"
+            "[plates.make_plate(e.kind, e.digit, e.seed).png() for e in plates.plan(1)]\n"
+            "print('colour' in sys.modules, 'scipy' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False"]
 
 
 def test_a_kind_that_is_not_a_plate_is_named():
