@@ -38,10 +38,10 @@ class VoteForm(forms.Form):
     # Measured in the browser; absent without JavaScript. An hour caps absurd values.
     response_ms = forms.IntegerField(min_value=0, max_value=3_600_000, required=False)
     displayed_ms = forms.IntegerField(min_value=0, max_value=3_600_000, required=False)
-    image_px = forms.IntegerField(min_value=0, max_value=50_000, required=False)
-    focus_lost = forms.NullBooleanField(required=False)
-    resized = forms.NullBooleanField(required=False)
-    viewport = forms.RegexField(regex=r"^\d{1,5}x\d{1,5}@\d{1,2}(\.\d{1,3})?$", max_length=30, required=False)
+    # How the trial was seen, in one field (a form field costs a copy per vote on the hot path):
+    # "IMAGE_PX;FOCUS_LOST;RESIZED;VIEWPORT", e.g. "402;0;1;1100x720@1.25" (services.TrialConditions).
+    conditions = forms.RegexField(regex=r"^\d{0,5};[01]?;[01]?;(\d{1,5}x\d{1,5}@\d{1,2}(\.\d{1,3})?)?$", max_length=40,
+                                  required=False)
 
 
 class PlateForm(forms.Form):

@@ -294,7 +294,7 @@ def vote(request: HttpRequest, token: str) -> HttpResponse:
     position, in_page = form.cleaned_data["position"], _wants_json(request)
     answer = (participant, position, form.cleaned_data["side"], form.cleaned_data["response_ms"],
               form.cleaned_data["displayed_ms"])
-    conditions = services.TrialConditions(*(form.cleaned_data[k] for k in ("image_px", "focus_lost", "resized", "viewport")))
+    conditions = services.TrialConditions.parse(form.cleaned_data["conditions"])
     try:
         if in_page:
             return _after_vote_json(participant, position,

@@ -51,6 +51,15 @@ class TrialConditions:
     resized: bool | None = None
     viewport: str = ""
 
+    @classmethod
+    def parse(cls, text: str) -> TrialConditions:
+        """From the vote form's "IMAGE_PX;FOCUS_LOST;RESIZED;VIEWPORT" (checked by the form); empty: unknown."""
+        if not text:
+            return cls()
+        image_px, focus, resized, viewport = text.split(";")
+        flag = {"1": True, "0": False, "": None}
+        return cls(int(image_px) if image_px else None, flag[focus], flag[resized], viewport)
+
     def fields(self) -> dict:
         return {"image_px": self.image_px, "focus_lost": self.focus_lost, "resized": self.resized,
                 "viewport": self.viewport or ""}

@@ -33,9 +33,8 @@ def test_the_conditions_at_consent_are_stored_and_exported_with_each_vote(system
     participant = Participant.objects.get(external_id="x")
     assert (participant.device_class, participant.device_pixel_ratio, participant.zoom, participant.color_gamut,
             participant.pointer, participant.screen_width) == ("desktop", 1.25, 1.1, "p3", "fine", 1536)
-    assert vote(client, participant, 1, "left", image_px=402, focus_lost="true", resized="false").status_code == 302
-    assert vote(client, participant, 2, "left", image_px=380, focus_lost="false", resized="true",
-                viewport="1100x720@1.25").status_code == 302
+    assert vote(client, participant, 1, "left", conditions="402;1;0;").status_code == 302
+    assert vote(client, participant, 2, "left", conditions="380;0;1;1100x720@1.25").status_code == 302
     first, second = Vote.objects.filter(trial__participant=participant).order_by("trial__position")
     assert (first.image_px, first.focus_lost, first.resized, first.viewport) == (402, True, False, "")
     assert (second.resized, second.viewport) == (True, "1100x720@1.25")
@@ -82,8 +81,8 @@ def test_conditions_a_browser_could_not_have_sent_are_refused_in_one_line(system
     client = Client()
     consent(client, study, LAPTOP, "ok")
     participant = Participant.objects.get(external_id="ok")
-    bad = vote(client, participant, 1, "left", viewport="=HYPERLINK(1)")
-    assert bad.status_code == 400 and b"viewport" in bad.content and not Vote.objects.exists()
+    bad = vote(client, participant, 1, "left", conditions="1;0;0;=HYPERLINK(1)")
+    assert bad.status_code == 400 and b"conditions" in bad.content and not Vote.objects.exists()
 
 
 def test_a_minimum_image_size_beyond_the_stimuli_is_refused_when_the_study_is_made(system_folders):

@@ -48,11 +48,10 @@
   }
   window.addEventListener("resize", function () { resized = true; checkSize(); });
   function recordConditions() {
-    form.elements["image_px"].value = String(shownWidth() || "");
-    form.elements["focus_lost"].value = focusLost ? "true" : "false";
-    form.elements["resized"].value = resized ? "true" : "false";
     var viewport = window.innerWidth + "x" + window.innerHeight + "@" + (Math.round((window.devicePixelRatio || 1) * 1000) / 1000);
-    form.elements["viewport"].value = viewport === consentViewport ? "" : viewport;
+    // One field, IMAGE_PX;FOCUS_LOST;RESIZED;VIEWPORT (the viewport only where it changed since consent).
+    form.elements["conditions"].value = [String(shownWidth() || ""), focusLost ? "1" : "0", resized ? "1" : "0",
+                                         viewport === consentViewport ? "" : viewport].join(";");
   }
   // Hover styles wait until the pointer moves after a pair appears: where the pointer was left (or
   // where a tap left the hover state) must not mark one side. Browsers also send mousemove events
