@@ -216,6 +216,15 @@ def csv(report: Report) -> str:
         t.insert(0, "system_a", c.pooled.system_a)
         frames.append(t)
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if report.metrics is not None:
+        # One table for a spreadsheet: the per-participant rows, then a row per metric and people's
+        # ceiling, told apart by the first column.
+        metrics = report.metrics.table()
+        ceiling = pd.DataFrame([{"metric": "people's ceiling", "two_afc": report.metrics.ceiling,
+                                 "pairs": report.metrics.ceiling_pairs}])
+        table = pd.concat([table.assign(table="participants"),
+                           pd.concat([metrics, ceiling], ignore_index=True).assign(table="metrics")], ignore_index=True)
+        table = table[["table", *[c for c in table.columns if c != "table"]]]
     return csvsafe.to_csv(table)
 
 

@@ -56,9 +56,14 @@ def test_with_several_systems_each_metric_is_ranked_against_the_jod_scale():
                           ReportOptions(mixed=False, n_boot=50))
     by = {m.metric: m for m in report.metrics.metrics}
     assert by["truth"].rank_correlation == pytest.approx(1.0)
-    for fmt in ("text", "markdown", "html", "json"):
+    for fmt in ("text", "markdown", "html", "json", "csv"):
         out = render(report, fmt)
         assert "truth" in out and ("ceiling" in out or "Ceiling" in out), fmt
+    table = pd.read_csv(__import__("io").StringIO(render(report, "csv")))
+    rows = table[table["table"] == "metrics"].set_index("metric")
+    assert rows.loc["truth", "two_afc"] == pytest.approx(by["truth"].two_afc)
+    assert rows.loc["people's ceiling", "two_afc"] == pytest.approx(report.metrics.ceiling)
+    assert table.loc[table["table"] == "participants", "votes_a"].sum() > 0
     assert "data:image/png;base64," in render(report, "html").split("Automatic metrics")[1]
 
 
