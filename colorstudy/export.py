@@ -167,13 +167,12 @@ def participants_frame(study: Study):
                                                            *CONDITIONS, "plates_right", "plates_shown",
                                                            "colour_vision", "screened_out_at", "focus_lost_votes",
                                                            "resized_votes"])
-    table.insert(0, "participant", [participant_label(slot) for slot in table.pop("slot")])
-    table["screened_out"] = table.pop("screened_out_at").notna()
     widths = pd.DataFrame.from_records(list(Vote.objects.filter(trial__participant__study=study, image_px__isnull=False)
                                             .values_list("trial__participant__slot", "image_px")),
                                        columns=["slot", "image_px"])
-    medians = widths.groupby("slot")["image_px"].median()
-    table["median_image_px"] = [medians.get(int(p[1:]) - 1) for p in table["participant"]]
+    table["median_image_px"] = table["slot"].map(widths.groupby("slot")["image_px"].median())
+    table.insert(0, "participant", [participant_label(slot) for slot in table.pop("slot")])
+    table["screened_out"] = table.pop("screened_out_at").notna()
     if not study.settings.screens_colour_vision:
         table = table.drop(columns=SCREENING)
     return table

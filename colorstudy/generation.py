@@ -20,7 +20,7 @@ from django.utils.text import slugify
 from . import design, stimuli
 from .folders import ground_truth_mismatch, unmatched_names
 from .models import Participant, SourceImage, Stimulus, Study, System, Vote
-from .stimulusmetrics import measure, pixels, truth_pixels
+from .stimulusmetrics import load_truth, measure, pixels, truth_pixels
 from .studysettings import StudySettings
 from .triallists import write_lists
 
@@ -304,11 +304,13 @@ def _store_stimuli(
             if foil_system is not None:
                 renderings[foil_system] = stimuli.wrong_recoloring(real)
                 catch_pool.append(name)
-        reference = truth_pixels(real if real_system else _truth_for_metrics(truth.get(name)), size)
-        for system, im in renderings.items():
-            encoded = stimuli.encode(im, size)
-            stim = _write_stimulus(media, system, image, encoded)
-            stim.metrics = measure(pixels(encoded.data), reference, system)
+        encoded = {system: stimuli.encode(im, size) for system, im in renderings.items()}
+        # The metrics' ground truth at the stimulus size: the real photo's own stimulus where the study shows it.
+        reference = (pixels(encoded[real_system].data) if real_system in encoded
+                     else truth_pixels(load_truth(truth.get(name)), size))
+        for system, data in encoded.items():
+            stim = _write_stimulus(media, system, image, data)
+            stim.metrics = measure(pixels(data.data), reference, system)
             pending.append(stim)
         used.append(image)
     Stimulus.objects.bulk_create(pending, batch_size=500)
@@ -326,16 +328,6 @@ def _reserve_practice(used: list[SourceImage], truth: dict[str, Path], opts: Stu
             f"images with a real photo; {len(candidates)} are available"
         )
     return sorted(random.Random(opts.seed).sample(candidates, opts.settings.practice_trials))
-
-
-def _truth_for_metrics(path: Path | None):
-    """The real photo for the metrics alone (no trial shows it): an unreadable one means no metrics
-    against the truth for that image, not a skipped image."""
-    try:
-        return None if path is None else stimuli.load_rgb(path)
-    except stimuli.BadImage as exc:
-        logger.warning("no ground-truth metrics for %s: %s", path, exc)
-        return None
 
 
 def _write_stimulus(media: Path, system: System, image: SourceImage, encoded: stimuli.Encoded) -> Stimulus:

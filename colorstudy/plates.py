@@ -28,7 +28,6 @@ Plates are seeded per participant, so no two participants see the same plates.
 from __future__ import annotations
 
 import functools
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -63,10 +62,10 @@ class Plate:
     size: int = PLATE_PX
 
     def png(self) -> bytes:
-        """The plate as a PNG without metadata."""
-        buffer = io.BytesIO()
-        render(self).save(buffer, format="PNG", compress_level=6)
-        return buffer.getvalue()
+        """The plate as a PNG without metadata, through the stimuli's own encoding (colorstudy.stimuli)."""
+        from .stimuli import encode
+
+        return encode(render(self), (self.size, self.size)).data
 
 
 # The demonstration plate first, then two plates of each deficiency in a per-participant order.

@@ -24,6 +24,16 @@ def pixels(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
+def load_truth(path: Path | None) -> Image.Image | None:
+    """The real photo for the metrics alone (no trial shows it): an unreadable one means no metrics
+    against the truth for that image, not a skipped image."""
+    try:
+        return None if path is None else stimuli.load_rgb(path)
+    except stimuli.BadImage as exc:
+        logger.warning("no ground-truth metrics for %s: %s", path, exc)
+        return None
+
+
 def truth_pixels(truth: Image.Image | None, size: tuple[int, int]) -> np.ndarray | None:
     """The real photo at the stimulus size, through the stimuli's own encoding, or None."""
     return None if truth is None else pixels(stimuli.encode(truth, size).data)
@@ -52,7 +62,7 @@ def measure_study(study: Study, ground_truth: Path | None = None) -> int:
             truth = pixels((media / real.path).read_bytes())
         elif image.name in folder:
             first = shown[0]
-            truth = truth_pixels(stimuli.load_rgb(folder[image.name]), (first.width, first.height))
+            truth = truth_pixels(load_truth(folder[image.name]), (first.width, first.height))
         for stim in shown:
             stim.metrics = measure(pixels((media / stim.path).read_bytes()), truth, stim.system)
             count += 1

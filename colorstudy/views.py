@@ -44,6 +44,11 @@ def _message(request: HttpRequest, status: int, title: str, text: str, study: St
     return render(request, "colorstudy/message.html", {"title": title, "text": text, "study": study}, status=status)
 
 
+def _form_errors(form) -> str:
+    """A form's errors in one line: each field and what is wrong with it."""
+    return ", ".join(f"{name}: {' '.join(errs)}" for name, errs in form.errors.items())
+
+
 def _not_open(request: HttpRequest, study: Study) -> HttpResponse:
     return _message(request, 403, _("This study is not open"), _("Please check the link you were given."), study)
 
@@ -205,8 +210,7 @@ def plate_answer(request: HttpRequest, token: str) -> HttpResponse:
         return limited
     form = PlateForm(request.POST)
     if not form.is_valid():
-        fields = ", ".join(f"{name}: {' '.join(errs)}" for name, errs in form.errors.items())
-        return _message(request, 400, _("Your answer could not be read"), fields, participant.study)
+        return _message(request, 400, _("Your answer could not be read"), _form_errors(form), participant.study)
     if participant.consented_at is None or participant.study.status != Study.Status.OPEN:
         return _message(request, 403, _("This answer was not accepted"), _("The study is not open to you now."),
                         participant.study)
@@ -287,8 +291,7 @@ def vote(request: HttpRequest, token: str) -> HttpResponse:
         return limited
     form = VoteForm(request.POST)
     if not form.is_valid():
-        fields = ", ".join(f"{name}: {' '.join(errs)}" for name, errs in form.errors.items())
-        return _refusal(request, 400, _("Your answer could not be read"), fields, study)
+        return _refusal(request, 400, _("Your answer could not be read"), _form_errors(form), study)
     if study.status != Study.Status.OPEN:
         return _refusal(request, 403, _("This study is closed"), _("Votes are no longer accepted."), study)
     position, in_page = form.cleaned_data["position"], _wants_json(request)

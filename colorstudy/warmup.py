@@ -42,20 +42,11 @@ def _database() -> None:
     connection.ensure_connection()
 
 
-def _plates() -> None:
-    """The colour-vision plates' confusion directions (numpy alone: no colour-science in a web worker)."""
-    from .plates import DEFICIENCIES, confusion_direction
-
-    for deficiency in DEFICIENCIES:
-        confusion_direction(deficiency)
-
-
 STEPS: dict[str, Callable[[], None]] = {
     "resolver": _resolver,
     "templates": _templates,
     "redis": ratelimit.connect,
     "database": _database,
-    "plates": _plates,
 }
 
 

@@ -2,6 +2,7 @@
 and turning away who fails in a study that excludes (colorstudy.plates makes the plates)."""
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 
@@ -35,11 +36,11 @@ def _make_plates(participant: Participant) -> None:
 
     seed = hash_seed(participant.study.seed, participant.token)
     media = Path(settings.MEDIA_ROOT)
+    (media / "plates").mkdir(parents=True, exist_ok=True)
     rows = []
     for position, entry in enumerate(plan(seed), start=1):
         plate = Plate(participant=participant, position=position, kind=entry.kind, digit=entry.digit)
         plate.path = f"plates/{plate.token}.png"
-        (media / "plates").mkdir(parents=True, exist_ok=True)
         (media / plate.path).write_bytes(make_plate(entry.kind, entry.digit, entry.seed).png())
         rows.append(plate)
     with transaction.atomic():
@@ -52,8 +53,6 @@ def _make_plates(participant: Participant) -> None:
 
 def hash_seed(study_seed: int, token: str) -> int:
     """A participant's plate seed: the study's seed and their token (so plates cannot be shared)."""
-    import hashlib
-
     return int.from_bytes(hashlib.sha256(f"{study_seed}:{token}".encode()).digest()[:8], "big")
 
 

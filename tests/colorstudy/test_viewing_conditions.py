@@ -43,6 +43,14 @@ def test_the_conditions_at_consent_are_stored_and_exported_with_each_vote(system
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert (rows[0]["color_gamut"], rows[0]["zoom"], rows[0]["focus_lost"], rows[1]["viewport"]) == (
         "p3", "1.1", "True", "1100x720@1.25")
+    from django.contrib.auth.models import User
+
+    staff = Client()
+    staff.force_login(User.objects.create_user("staff", is_staff=True))
+    table = staff.get(f"/staff/study/{study.slug}/participants/?format=csv").content.decode()
+    (row,) = [r for r in csv.DictReader(io.StringIO(table)) if r["external_id"] == "x"]
+    assert (row["median_image_px"], row["focus_lost_votes"], row["resized_votes"], row["pointer"]) == ("391.0", "1", "1",
+                                                                                                      "fine")
 
 
 def test_a_touch_screen_is_a_phone_or_a_tablet_by_its_shorter_side(system_folders):

@@ -46,7 +46,7 @@ def redis_up():
 def test_the_warm_up_compiles_the_participant_templates_connects_redis_and_the_database(cold, settings, redis_up):
     settings.REDIS_URL = REDIS_TEST_URL
     seconds = warm_up()
-    assert set(seconds) == {"resolver", "templates", "redis", "database", "plates"}
+    assert set(seconds) == {"resolver", "templates", "redis", "database"}
     assert all(isinstance(s, float) for s in seconds.values()), seconds
     assert {f"colorstudy/{name}.html" for name in PARTICIPANT_TEMPLATES} <= set(_template_cache())
     assert ratelimit._redis.cache_info().currsize == 1  # the client every rate-limited request reuses
