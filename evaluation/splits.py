@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 from scipy.stats import binomtest
 
-from .votes import regular
+from .votes import votes_by_pair
 
 SPLITS = {"device_class": "Device", "color_gamut": "Colour gamut"}
 UNKNOWN = "not reported"
@@ -32,11 +32,12 @@ def preference_by(df: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFram
     columns = [c for c in SPLITS if c in df]
     if not columns:
         return None
-    reg = regular(df)
+    by_pair = votes_by_pair(df)
     rows = []
     for a, b in pairs:
-        pair = reg[((reg["left_system"] == a) & (reg["right_system"] == b))
-                   | ((reg["left_system"] == b) & (reg["right_system"] == a))]
+        pair = by_pair.get((min(a, b), max(a, b)))
+        if pair is None:
+            continue
         for column in columns:
             groups = pair[column].astype("string").fillna("").replace("", UNKNOWN)
             for group, sub in pair.groupby(groups, sort=True):
