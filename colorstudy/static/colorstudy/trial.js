@@ -25,20 +25,22 @@
   var warning = document.getElementById("too-small");
   window.addEventListener("blur", function () { focusLost = true; });
   document.addEventListener("visibilitychange", function () { if (document.hidden) { focusLost = true; } });
-  function zoomLevel() {
-    var z = window.viewingConditions ? parseFloat(window.viewingConditions().zoom) : 1;
-    return z > 0 ? z : 1;
+  function conditions() {  // conditions.js's reading, or the window alone where it did not load
+    return window.viewingConditions ? window.viewingConditions()
+      : {viewport_width: window.innerWidth, viewport_height: window.innerHeight, zoom: 1,
+         device_pixel_ratio: Math.round((window.devicePixelRatio || 1) * 1000) / 1000};
   }
-  function shownWidth() {
+  function shownWidth(zoom) {
     // The picture's width on screen (object-fit: contain), in CSS pixels at 100% zoom.
     var img = images[0];
     if (!img || !img.naturalWidth) { return 0; }
     var r = img.getBoundingClientRect();
-    return Math.round(Math.min(r.width, r.height * img.naturalWidth / img.naturalHeight) * zoomLevel());
+    var scale = parseFloat(zoom) > 0 ? parseFloat(zoom) : 1;
+    return Math.round(Math.min(r.width, r.height * img.naturalWidth / img.naturalHeight) * scale);
   }
   function checkSize() {
     if (!minImage || !warning) { return; }
-    var width = shownWidth();
+    var width = shownWidth(conditions().zoom);
     tooSmall = width > 0 && width < minImage;
     warning.hidden = !tooSmall;
     if (tooSmall) {
@@ -48,9 +50,10 @@
   }
   window.addEventListener("resize", function () { resized = true; checkSize(); });
   function recordConditions() {
-    var viewport = window.innerWidth + "x" + window.innerHeight + "@" + (Math.round((window.devicePixelRatio || 1) * 1000) / 1000);
+    var c = conditions();
+    var viewport = c.viewport_width + "x" + c.viewport_height + "@" + c.device_pixel_ratio;
     // One field, IMAGE_PX;FOCUS_LOST;RESIZED;VIEWPORT (the viewport only where it changed since consent).
-    form.elements["conditions"].value = [String(shownWidth() || ""), focusLost ? "1" : "0", resized ? "1" : "0",
+    form.elements["conditions"].value = [String(shownWidth(c.zoom) || ""), focusLost ? "1" : "0", resized ? "1" : "0",
                                          viewport === consentViewport ? "" : viewport].join(";");
   }
   // Hover styles wait until the pointer moves after a pair appears: where the pointer was left (or
