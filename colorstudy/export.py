@@ -202,5 +202,7 @@ def review_frame(study: Study):
         if flag in table:
             table[flag] = table[flag].astype("boolean").fillna(False).astype(bool)
     flagged = table[[f for f in ("fails_catch", "one_sided", "outlier", "screened_out") if f in table]].any(axis=1)
+    if "colour_vision" in table:  # the plates missed, in a study that records them: a failed check too
+        flagged |= ~table["colour_vision"].astype("string").fillna("").isin(["", "normal"])
     return (table.assign(_order=~flagged).sort_values(["_order", "participant"], kind="stable")
             .drop(columns="_order").reset_index(drop=True))

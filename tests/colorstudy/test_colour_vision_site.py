@@ -129,6 +129,13 @@ def test_the_report_lists_who_missed_the_plates_and_leaves_them_out_when_asked(s
     path = tmp_path / "votes.csv"
     with path.open("w") as out:
         call_command("export_votes", "--study", study.slug, stdout=out)
+    from django.contrib.auth.models import User
+
+    staff = Client()
+    staff.force_login(User.objects.create_user("staff", is_staff=True))
+    table = staff.get(f"/staff/study/{study.slug}/participants/?format=csv").content.decode()
+    first = next(csv.DictReader(io.StringIO(table)))
+    assert (first["external_id"], first["colour_vision"]) == ("p2", "protan+deutan+tritan")  # a failed check: first
     kept = build_report(path)
     assert "3 participants screened, 1 missed them (still counted" in " ".join(summary_lines(kept))
     assert kept.n_participants == 3
