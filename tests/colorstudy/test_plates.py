@@ -7,7 +7,6 @@ of the plate's own dot-to-dot variation, which is about 10); for normal vision a
 """
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 import warnings
@@ -16,48 +15,12 @@ from pathlib import Path
 import colour
 import numpy as np
 import pytest
-from daltonlens import simulate
-from PIL import Image
-from scipy.stats import mannwhitneyu
 
 from colorstudy import plates
+from harness.plates import as_dichromat, contrast, dot_colours, equal_lightness, lab, lightness_auc
 
 SEEDS = range(6)
 HIDDEN, SEEN = 3.0, 20.0
-_DALTONLENS = {"protan": simulate.Deficiency.PROTAN, "deutan": simulate.Deficiency.DEUTAN,
-               "tritan": simulate.Deficiency.TRITAN}
-
-
-def dot_colours(plate: plates.Plate) -> np.ndarray:
-    """The served PNG's 8-bit sRGB at each dot's centre, (N, 3) in [0, 1]."""
-    image = np.asarray(Image.open(io.BytesIO(plate.png())).convert("RGB"))
-    xs, ys = np.clip(np.round(plate.centres).astype(int), 0, plate.size - 1).T
-    return image[ys, xs] / 255.0
-
-
-def lab(srgb: np.ndarray) -> np.ndarray:
-    return colour.XYZ_to_Lab(colour.sRGB_to_XYZ(srgb))
-
-
-def contrast(srgb: np.ndarray, in_figure: np.ndarray) -> float:
-    return float(colour.delta_E(lab(srgb[in_figure]).mean(0), lab(srgb[~in_figure]).mean(0), method="CIE 2000"))
-
-
-def as_dichromat(srgb: np.ndarray, deficiency: str, model: str) -> np.ndarray:
-    if model == "machado":
-        linear = colour.models.eotf_sRGB(srgb) @ plates.simulation(deficiency).T
-        return colour.models.eotf_inverse_sRGB(np.clip(linear, 0, 1))
-    simulator = simulate.Simulator_Brettel1997() if model == "brettel" else simulate.Simulator_Vienot1999()
-    pixels = np.round(srgb * 255).astype(np.uint8)[:, None, :]
-    return simulator.simulate_cvd(pixels, _DALTONLENS[deficiency], severity=1.0)[:, 0, :] / 255.0
-
-
-def equal_lightness(srgb: np.ndarray) -> np.ndarray:
-    """Each dot's chromaticity at one lightness, for normal vision's contrast of colour alone."""
-    linear = colour.models.eotf_sRGB(srgb)
-    return colour.models.eotf_inverse_sRGB(0.25 * linear / (linear @ plates.LUMINANCE)[:, None])
-
-
 @pytest.mark.parametrize("deficiency", plates.DEFICIENCIES)
 def test_normal_vision_sees_the_figure_of_every_plate(deficiency):
     for seed in SEEDS:
@@ -90,13 +53,6 @@ def test_the_plates_own_dot_to_dot_variation_is_far_above_the_hidden_threshold()
     pairs = rng.integers(len(background), size=(500, 2))
     spread = np.median(colour.delta_E(background[pairs[:, 0]], background[pairs[:, 1]], method="CIE 2000"))
     assert spread > 3 * HIDDEN
-
-
-def lightness_auc(plate: plates.Plate) -> float:
-    """How well L* alone sorts figure dots from background dots (0.5: not at all)."""
-    lightness = lab(dot_colours(plate))[:, 0]
-    f = plate.in_figure
-    return mannwhitneyu(lightness[f], lightness[~f]).statistic / (f.sum() * (~f).sum())
 
 
 @pytest.mark.parametrize("deficiency", plates.DEFICIENCIES)

@@ -8,32 +8,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import norm
 
 from evaluation.metric_agreement import agreement, attach_metrics
 from evaluation.options import ReportOptions
 from evaluation.render import render
 from evaluation.report import build_report
 from evaluation.votes import VoteTableError
+from harness.agreement import simulated, tmo_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
-TMO = ROOT / "fixtures" / "tmo" / "tmo_cmp_data.csv"
-
-
-def simulated(n_participants=30, n_images=30, systems=("a", "b", "c", "d"), seed=0):
-    """Observers who choose by a hidden quality of each stimulus (Thurstone: noise of SD 1), and that quality."""
-    rng = np.random.default_rng(seed)
-    quality = {(f"i{i}", s): rng.normal(0.4 * k, 1.0) for i in range(n_images) for k, s in enumerate(systems)}
-    rows = []
-    for p in range(n_participants):
-        for i in range(n_images):
-            a, b = rng.choice(systems, 2, replace=False)
-            first = rng.random() < norm.cdf(quality[(f"i{i}", a)] - quality[(f"i{i}", b)])
-            rows.append((f"p{p}", f"i{i}", a, b, a if first else b))
-    votes = pd.DataFrame(rows, columns=["participant", "image", "left_system", "right_system", "chosen_system"])
-    votes["is_catch"] = False
-    truth = pd.DataFrame([(i, s, q) for (i, s), q in quality.items()], columns=["image", "system", "truth"])
-    return votes, truth
 
 
 def test_a_metric_equal_to_the_hidden_truth_reaches_peoples_ceiling_and_a_random_one_sits_at_half():
@@ -76,23 +59,6 @@ def test_a_metrics_table_with_a_stray_value_or_a_missing_column_is_named_in_one_
     truth.drop(columns="system").to_csv(bad, index=False)
     with pytest.raises(VoteTableError, match="missing column system"):
         attach_metrics(votes, bad)
-
-
-def tmo_metrics(tmp_path: Path) -> Path:
-    """Two per-condition numbers for the tone-mapping study: each operator's JOD from the first nine
-    observers (to be held against the other nine), and its year of publication."""
-    votes = pd.read_csv(TMO)
-    observers = sorted(votes["observer"].unique())
-    scale = build_report(votes[votes["observer"].isin(observers[:9])], ReportOptions(mixed=False, n_boot=0)).jod
-    jod = dict(zip(scale.systems, scale.statistic, strict=True))
-    years = {"ferwerda96": 1996, "hateren06": 2006, "irawan05": 2005, "mantiuk08": 2008, "pattanaik00": 2000,
-             "ronan12": 2012, "tmo_camera": 2013}
-    rows = [(scene, c, jod[c], years[c]) for scene in votes["scene"].unique() for c in years]
-    path = tmp_path / "tmo_metrics.csv"
-    pd.DataFrame(rows, columns=["image", "system", "jod_other_half", "year"]).to_csv(path, index=False)
-    held_out = tmp_path / "tmo_held_out.csv"
-    votes[votes["observer"].isin(observers[9:])].to_csv(held_out, index=False)
-    return path, held_out
 
 
 def test_on_the_tone_mapping_study_a_per_condition_number_is_held_against_the_votes(tmp_path):
