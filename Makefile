@@ -70,6 +70,8 @@ bench: venv
 	$(BIN)/python bench/train_throughput.py
 	$(BIN)/python bench/inference.py
 	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/plates.py
+	$(BIN)/python bench/metric_agreement.py
 	$(BIN)/python bench/load.py --database sqlite
 	$(BIN)/python bench/load.py --database postgresql
 
