@@ -150,14 +150,21 @@ def _auto(weights: Weights, t: float, method: str, photos: list[Image.Image]) ->
     selection = choose_engine(weights.path, photos, t, build)
     calibration = split_photos(photos)[0] if photos else None
     colorizer = _build(weights, selection.engine, selection.precision, t, method, "cpu", calibration, folder)
-    _keep_only(folder, colorizer.network)
+    _keep_only(folder, colorizer)
     logger.info("%s", selection.describe())
     return replace(colorizer, selection=selection)
 
 
-def _keep_only(folder: Path, network) -> None:
-    """Remove the prepared models of the candidates that lost: a full-size ONNX graph is 130 MB."""
-    kept = getattr(network, "path", None) or (folder / "torch-int8.pt")
+def _keep_only(folder: Path, winner: Colorizer) -> None:
+    """Remove the prepared models of the candidates that lost: a full-size ONNX graph is 130 MB.
+
+    Only an ONNX graph (its own path) or torch's int8 network is a prepared model; a winning
+    torch fp32 or bf16 network keeps none.
+    """
+    if winner.engine == "onnxruntime":
+        kept = winner.network.path
+    else:
+        kept = folder / "torch-int8.pt" if winner.precision == "int8" else None
     if not folder.is_dir():
         return
     for path in folder.iterdir():

@@ -87,6 +87,26 @@ def test_a_cached_choice_loads_its_prepared_model_and_colours_exactly_as_when_it
     assert torch.equal(again.ab_from_lightness(lightness), first.ab_from_lightness(lightness))
 
 
+def test_a_winning_torch_fp32_network_keeps_no_prepared_model_of_the_losers(model):
+    """torch fp32 (or bf16) needs nothing prepared: an int8 network or ONNX graph left from the
+    measurement is removed, whatever this CPU would have chosen (the choice is written as cached)."""
+    from colorcore.checkpoint import load_weights
+    from colorcore.selection import _digest, prepared_folder
+
+    weights = load_weights(str(model))
+    key = f"{_digest(model)}|T={weights.temperature}|{cpu_signature()}"
+    fp32 = {"engine": "torch", "precision": "fp32", "ms_per_image": 10.0, "delta_ab": 0.0, "note": ""}
+    (model.parent / "ce.pt.engines.json").write_text(json.dumps(
+        {key: {"engine": "torch", "precision": "fp32", "candidates": [fp32]}}))
+    folder = prepared_folder(model)
+    folder.mkdir()
+    for stale in ("torch-int8.pt", f"onnxruntime-T{weights.temperature:g}.onnx"):
+        (folder / stale).write_bytes(b"left from the measurement")
+    chosen = make_colorizer(str(model), engine="auto")
+    assert chosen.selection.cached and (chosen.engine, chosen.precision) == ("torch", "fp32")
+    assert list(folder.iterdir()) == []
+
+
 @pytest.mark.parametrize("precision", ["bf16"])
 def test_the_default_precision_is_the_reference_and_never_a_faster_one_outside_the_tolerance(model, faces, precision):
     """Before, the default ran bfloat16 where the CPU has it, which engine auto's own check can reject."""
