@@ -147,7 +147,9 @@ def onnx_engine(network, size: int, precision: str, folder: Path, name: str = "m
     if precision == "int8" and (calibration is None or len(calibration) == 0):
         raise ColorcoreError("int8 on onnxruntime needs calibration images (colorize takes the first 16 of its input)")
     folder = Path(folder)
-    path = export_onnx(network, size, folder / f"{name}.onnx", subpixel=precision == "int8")
+    # int8 starts from the sub-pixel graph, under its own name: fp32's graph may be kept beside it
+    source = folder / (f"{name}-subpixel.onnx" if precision == "int8" else f"{name}.onnx")
+    path = export_onnx(network, size, source, subpixel=precision == "int8")
     if precision == "int8":
         path = quantize_onnx(path, folder / f"{name}-int8.onnx", calibration)
     logger.info("onnxruntime engine: %s (%s)", path, precision)

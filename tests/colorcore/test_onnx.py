@@ -56,6 +56,18 @@ def test_onnxruntime_int8_colorizes_held_out_faces_within_two_ab_units_of_fp32(n
     assert float(torch.quantile(delta.flatten(), 0.999)) <= 2.0
 
 
+def test_an_int8_graph_made_beside_the_fp32_graph_leaves_the_fp32_graph_as_it_was(faces, tmp_path):
+    """engine auto builds both in one folder and may keep the fp32 graph: int8's sub-pixel
+    export must not overwrite it."""
+    from colorcore.engines import onnx_engine
+
+    colorizer = make_colorizer(MODELS["l2"], device="cpu", precision="fp32")
+    fp32 = onnx_engine(colorizer.network, colorizer.size, "fp32", tmp_path, "m")
+    before = fp32.path.read_bytes()
+    int8 = onnx_engine(colorizer.network, colorizer.size, "int8", tmp_path, "m", lightness_of(faces, colorizer.size))
+    assert int8.path != fp32.path and fp32.path.read_bytes() == before
+
+
 def test_onnxruntime_int8_needs_calibration_photos():
     with pytest.raises(ColorcoreError, match="int8 on onnxruntime needs calibration images"):
         make_colorizer(MODELS["cross-entropy"], precision="int8", engine="onnxruntime")
