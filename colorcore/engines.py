@@ -88,7 +88,7 @@ class OnnxEngine:
     """Runs an exported colorizer: ``ab(lightness)`` as colorcore's network and decoding do."""
 
     session: Any
-    path: Path
+    path: Path  # the graph it was opened from; removed already when it was built in a temporary folder
 
     def __call__(self, lightness: torch.Tensor) -> torch.Tensor:
         ab = self.session.run(None, {"L": np.ascontiguousarray(lightness.float().cpu().numpy())})[0]

@@ -132,11 +132,14 @@ def _onnx(weights, precision, t, method, device, photos, prepared):
     kept = prepared / (f"{name}-int8.onnx" if precision == "int8" else f"{name}.onnx") if prepared else None
     if kept is not None and kept.is_file():
         return OnnxEngine(session(kept), kept)
-    folder = prepared or Path(tempfile.mkdtemp(prefix="colorcore-onnx-"))
-    folder.mkdir(parents=True, exist_ok=True)
     network = _torch_network(weights, pick_runtime("cpu", "fp32"), t, method)
     calibration = network_lightness(photos, weights.size) if photos else None
-    return onnx_engine(network, weights.size, precision, folder, name, calibration)
+    if prepared is not None:
+        prepared.mkdir(parents=True, exist_ok=True)
+        return onnx_engine(network, weights.size, precision, prepared, name, calibration)
+    # Nothing to keep: the session holds the graph in memory, and a full-size graph is 130 MB of /tmp.
+    with tempfile.TemporaryDirectory(prefix="colorcore-onnx-") as folder:
+        return onnx_engine(network, weights.size, precision, Path(folder), name, calibration)
 
 
 def _auto(weights: Weights, t: float, method: str, photos: list[Image.Image]) -> Colorizer:

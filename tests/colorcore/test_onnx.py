@@ -68,6 +68,15 @@ def test_an_int8_graph_made_beside_the_fp32_graph_leaves_the_fp32_graph_as_it_wa
     assert int8.path != fp32.path and fp32.path.read_bytes() == before
 
 
+def test_an_onnxruntime_colorizer_leaves_no_graph_behind_in_the_temporary_folder(faces, tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where this run's temporary folders go
+    colorizer = make_colorizer(MODELS["l2"], engine="onnxruntime", precision="int8", photos=faces)
+    assert list(tmp_path.iterdir()) == []
+    assert [im.size for im in colorizer.colorize(faces[:2])] == [im.size for im in faces[:2]]
+
+
 def test_onnxruntime_int8_needs_calibration_photos():
     with pytest.raises(ColorcoreError, match="int8 on onnxruntime needs calibration images"):
         make_colorizer(MODELS["cross-entropy"], precision="int8", engine="onnxruntime")
