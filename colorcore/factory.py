@@ -99,7 +99,7 @@ def _torch(weights, precision, t, method, device, photos, prepared) -> TorchNetw
     if device == "cuda":
         raise ColorcoreError("precision int8 runs on the CPU only; use bf16 or fp16 on CUDA")
     runtime = pick_runtime("cpu", "fp32")
-    kept = prepared / "torch-int8.pt" if prepared else None
+    kept = _prepared_file(prepared, "torch", "int8", t) if prepared else None
     if kept is not None and kept.is_file():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is what keeps a quantized module
@@ -128,8 +128,8 @@ def _onnx(weights, precision, t, method, device, photos, prepared):
 
     if precision not in ("fp32", "int8"):
         raise ColorcoreError(f"the onnxruntime engine runs fp32 or int8, got {precision!r}")
-    name = f"onnxruntime-T{t:g}"
-    kept = prepared / (f"{name}-int8.onnx" if precision == "int8" else f"{name}.onnx") if prepared else None
+    name = f"onnxruntime-T{t:g}"  # onnx_engine names the graphs after it, as _prepared_file does
+    kept = _prepared_file(prepared, "onnxruntime", precision, t) if prepared else None
     if kept is not None and kept.is_file():
         return OnnxEngine(session(kept), kept)
     network = _torch_network(weights, pick_runtime("cpu", "fp32"), t, method)
@@ -153,26 +153,27 @@ def _auto(weights: Weights, t: float, method: str, photos: list[Image.Image]) ->
     selection = choose_engine(weights.path, photos, t, build)
     calibration = split_photos(photos)[0] if photos else None
     colorizer = _build(weights, selection.engine, selection.precision, t, method, "cpu", calibration, folder)
-    _keep_only(folder, colorizer)
+    _keep_only(folder, colorizer, t)
     logger.info("%s", selection.describe())
     return replace(colorizer, selection=selection)
 
 
-def _keep_only(folder: Path, winner: Colorizer) -> None:
-    """Remove the prepared models of the candidates that lost: a full-size ONNX graph is 130 MB.
+def _prepared_file(folder: Path, engine: str, precision: str, t: float) -> Path | None:
+    """Where engine auto keeps the prepared model of a candidate at temperature ``t``; None for
+    torch fp32 and bf16, which need none."""
+    return {("torch", "int8"): folder / f"torch-T{t:g}-int8.pt",
+            ("onnxruntime", "fp32"): folder / f"onnxruntime-T{t:g}.onnx",
+            ("onnxruntime", "int8"): folder / f"onnxruntime-T{t:g}-int8.onnx"}.get((engine, precision))
 
-    Only an ONNX graph (its own path) or torch's int8 network is a prepared model; a winning
-    torch fp32 or bf16 network keeps none.
-    """
-    if winner.engine == "onnxruntime":
-        kept = winner.network.path
-    else:
-        kept = folder / "torch-int8.pt" if winner.precision == "int8" else None
-    if not folder.is_dir():
-        return
-    for path in folder.iterdir():
-        if path.suffix in (".onnx", ".pt") and path != kept:
-            path.unlink(missing_ok=True)
+
+def _keep_only(folder: Path, winner: Colorizer, t: float) -> None:
+    """Remove the prepared models of the candidates that lost at temperature ``t`` (a full-size
+    ONNX graph is 130 MB), and int8's sub-pixel graph; those of other temperatures' choices stay."""
+    kept = _prepared_file(folder, winner.engine, winner.precision, t)
+    losers = {_prepared_file(folder, engine, precision, t) for engine, precision in
+              (("torch", "int8"), ("onnxruntime", "fp32"), ("onnxruntime", "int8"))}
+    for path in losers - {kept} | {folder / f"onnxruntime-T{t:g}-subpixel.onnx"}:
+        path.unlink(missing_ok=True)
 
 
 def _freeze_for_cpu(model: ColorizationNet, runtime: Runtime, size: int) -> tuple[torch.nn.Module, torch.dtype]:

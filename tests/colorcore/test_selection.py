@@ -78,7 +78,7 @@ def test_a_cached_choice_loads_its_prepared_model_and_colours_exactly_as_when_it
     quantizes again, and its colours are those of the run that chose it."""
     first = make_colorizer(str(model), engine="auto", photos=faces)
     kept = sorted(p.name for p in (model.parent / "ce.pt.engines").iterdir())
-    expected = {("torch", "int8"): ["torch-int8.pt"], ("onnxruntime", "int8"): ["onnxruntime-T0.6-int8.onnx"],
+    expected = {("torch", "int8"): ["torch-T0.6-int8.pt"], ("onnxruntime", "int8"): ["onnxruntime-T0.6-int8.onnx"],
                 ("onnxruntime", "fp32"): ["onnxruntime-T0.6.onnx"]}.get((first.engine, first.precision), [])
     assert kept == expected  # the losers' prepared models are gone
     lightness = network_lightness(faces, first.size)
@@ -87,9 +87,10 @@ def test_a_cached_choice_loads_its_prepared_model_and_colours_exactly_as_when_it
     assert torch.equal(again.ab_from_lightness(lightness), first.ab_from_lightness(lightness))
 
 
-def test_a_winning_torch_fp32_network_keeps_no_prepared_model_of_the_losers(model):
+def test_a_winning_torch_fp32_network_keeps_no_prepared_model_of_the_losers_but_another_temperatures(model):
     """torch fp32 (or bf16) needs nothing prepared: an int8 network or ONNX graph left from the
-    measurement is removed, whatever this CPU would have chosen (the choice is written as cached)."""
+    measurement is removed, whatever this CPU would have chosen (the choice is written as cached);
+    the graph another temperature's choice kept stays."""
     from colorcore.checkpoint import load_weights
     from colorcore.selection import _digest, prepared_folder
 
@@ -100,11 +101,12 @@ def test_a_winning_torch_fp32_network_keeps_no_prepared_model_of_the_losers(mode
         {key: {"engine": "torch", "precision": "fp32", "candidates": [fp32]}}))
     folder = prepared_folder(model)
     folder.mkdir()
-    for stale in ("torch-int8.pt", f"onnxruntime-T{weights.temperature:g}.onnx"):
+    t = f"T{weights.temperature:g}"
+    for stale in (f"torch-{t}-int8.pt", f"onnxruntime-{t}.onnx", f"onnxruntime-{t}-subpixel.onnx", "onnxruntime-T0.38.onnx"):
         (folder / stale).write_bytes(b"left from the measurement")
     chosen = make_colorizer(str(model), engine="auto")
     assert chosen.selection.cached and (chosen.engine, chosen.precision) == ("torch", "fp32")
-    assert list(folder.iterdir()) == []
+    assert [p.name for p in folder.iterdir()] == ["onnxruntime-T0.38.onnx"]
 
 
 @pytest.mark.parametrize("precision", ["bf16"])
