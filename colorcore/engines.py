@@ -138,6 +138,11 @@ def quantize_onnx(source: Path, target: Path, calibration: torch.Tensor) -> Path
     return target
 
 
+def graph_file(folder: Path, name: str, precision: str) -> Path:
+    """Where :func:`onnx_engine` writes the graph it runs for ``precision`` (fp32 or int8)."""
+    return folder / (f"{name}-int8.onnx" if precision == "int8" else f"{name}.onnx")
+
+
 def onnx_engine(network, size: int, precision: str, folder: Path, name: str = "model",
                 calibration: torch.Tensor | None = None) -> OnnxEngine:
     """Export ``network`` (fp32) to ONNX in ``folder`` and open an ONNX Runtime session on it; int8
@@ -146,11 +151,14 @@ def onnx_engine(network, size: int, precision: str, folder: Path, name: str = "m
         raise ColorcoreError(f"the onnxruntime engine runs fp32 or int8, got {precision!r}")
     if precision == "int8" and (calibration is None or len(calibration) == 0):
         raise ColorcoreError("int8 on onnxruntime needs calibration images (colorize takes the first 16 of its input)")
-    folder = Path(folder)
-    # int8 starts from the sub-pixel graph, under its own name: fp32's graph may be kept beside it
-    source = folder / (f"{name}-subpixel.onnx" if precision == "int8" else f"{name}.onnx")
-    path = export_onnx(network, size, source, subpixel=precision == "int8")
+    target = graph_file(Path(folder), name, precision)
     if precision == "int8":
-        path = quantize_onnx(path, folder / f"{name}-int8.onnx", calibration)
+        # From the sub-pixel graph, written under its own name (fp32's graph may be kept beside it)
+        # and removed once quantized: the int8 graph is all the session needs.
+        source = export_onnx(network, size, target.with_name(f"{name}-subpixel.onnx"), subpixel=True)
+        path = quantize_onnx(source, target, calibration)
+        source.unlink()
+    else:
+        path = export_onnx(network, size, target)
     logger.info("onnxruntime engine: %s (%s)", path, precision)
     return OnnxEngine(session(path), path)

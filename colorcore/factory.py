@@ -128,7 +128,7 @@ def _onnx(weights, precision, t, method, device, photos, prepared):
 
     if precision not in ("fp32", "int8"):
         raise ColorcoreError(f"the onnxruntime engine runs fp32 or int8, got {precision!r}")
-    name = f"onnxruntime-T{t:g}"  # onnx_engine names the graphs after it, as _prepared_file does
+    name = _onnx_name(t)
     kept = _prepared_file(prepared, "onnxruntime", precision, t) if prepared else None
     if kept is not None and kept.is_file():
         return OnnxEngine(session(kept), kept)
@@ -158,21 +158,31 @@ def _auto(weights: Weights, t: float, method: str, photos: list[Image.Image]) ->
     return replace(colorizer, selection=selection)
 
 
+def _onnx_name(t: float) -> str:
+    """The name of the ONNX graphs of a model at temperature ``t`` (engines.graph_file adds the precision)."""
+    return f"onnxruntime-T{t:g}"
+
+
+PREPARED = (("torch", "int8"), ("onnxruntime", "fp32"), ("onnxruntime", "int8"))  # those with a file to keep
+
+
 def _prepared_file(folder: Path, engine: str, precision: str, t: float) -> Path | None:
     """Where engine auto keeps the prepared model of a candidate at temperature ``t``; None for
     torch fp32 and bf16, which need none."""
-    return {("torch", "int8"): folder / f"torch-T{t:g}-int8.pt",
-            ("onnxruntime", "fp32"): folder / f"onnxruntime-T{t:g}.onnx",
-            ("onnxruntime", "int8"): folder / f"onnxruntime-T{t:g}-int8.onnx"}.get((engine, precision))
+    if (engine, precision) not in PREPARED:
+        return None
+    if engine == "torch":
+        return folder / f"torch-T{t:g}-int8.pt"
+    from .engines import graph_file
+
+    return graph_file(folder, _onnx_name(t), precision)
 
 
 def _keep_only(folder: Path, winner: Colorizer, t: float) -> None:
     """Remove the prepared models of the candidates that lost at temperature ``t`` (a full-size
-    ONNX graph is 130 MB), and int8's sub-pixel graph; those of other temperatures' choices stay."""
+    ONNX graph is 130 MB); those of other temperatures' choices stay."""
     kept = _prepared_file(folder, winner.engine, winner.precision, t)
-    losers = {_prepared_file(folder, engine, precision, t) for engine, precision in
-              (("torch", "int8"), ("onnxruntime", "fp32"), ("onnxruntime", "int8"))}
-    for path in losers - {kept} | {folder / f"onnxruntime-T{t:g}-subpixel.onnx"}:
+    for path in {_prepared_file(folder, engine, precision, t) for engine, precision in PREPARED} - {kept}:
         path.unlink(missing_ok=True)
 
 

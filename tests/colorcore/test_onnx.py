@@ -58,7 +58,7 @@ def test_onnxruntime_int8_colorizes_held_out_faces_within_two_ab_units_of_fp32(n
 
 def test_an_int8_graph_made_beside_the_fp32_graph_leaves_the_fp32_graph_as_it_was(faces, tmp_path):
     """engine auto builds both in one folder and may keep the fp32 graph: int8's sub-pixel
-    export must not overwrite it."""
+    export must not overwrite it, and is gone once quantized."""
     from colorcore.engines import onnx_engine
 
     colorizer = make_colorizer(MODELS["l2"], device="cpu", precision="fp32")
@@ -66,6 +66,7 @@ def test_an_int8_graph_made_beside_the_fp32_graph_leaves_the_fp32_graph_as_it_wa
     before = fp32.path.read_bytes()
     int8 = onnx_engine(colorizer.network, colorizer.size, "int8", tmp_path, "m", lightness_of(faces, colorizer.size))
     assert int8.path != fp32.path and fp32.path.read_bytes() == before
+    assert sorted(tmp_path.iterdir()) == sorted([fp32.path, int8.path])
 
 
 def test_an_onnxruntime_colorizer_leaves_no_graph_behind_in_the_temporary_folder(faces, tmp_path, monkeypatch):

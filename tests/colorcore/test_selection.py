@@ -102,7 +102,7 @@ def test_a_winning_torch_fp32_network_keeps_no_prepared_model_of_the_losers_but_
     folder = prepared_folder(model)
     folder.mkdir()
     t = f"T{weights.temperature:g}"
-    for stale in (f"torch-{t}-int8.pt", f"onnxruntime-{t}.onnx", f"onnxruntime-{t}-subpixel.onnx", "onnxruntime-T0.38.onnx"):
+    for stale in (f"torch-{t}-int8.pt", f"onnxruntime-{t}.onnx", f"onnxruntime-{t}-int8.onnx", "onnxruntime-T0.38.onnx"):
         (folder / stale).write_bytes(b"left from the measurement")
     chosen = make_colorizer(str(model), engine="auto")
     assert chosen.selection.cached and (chosen.engine, chosen.precision) == ("torch", "fp32")
