@@ -20,6 +20,7 @@ faster paths are from fp32: the accuracy figure that means something.
     .venv/bin/python bench/inference.py --ceiling   # what this CPU's fp32, bf16 and int8 units allow
     .venv/bin/python bench/inference.py --only auto --sizes 512 --repeat 5   # one engine, steadier ratios
     .venv/bin/python bench/inference.py --default-vs-auto [--model fixtures/models/cross-entropy-w025.pt]
+    .venv/bin/python bench/inference.py --graph-size   # the full-size network's ONNX graphs on disk
 
 ``--default-vs-auto`` times the ``colorize`` command as a whole process, as a researcher runs it,
 on the 32 demo faces and on a large folder of LFW photos: the default (torch fp32, the reference),
@@ -118,9 +119,13 @@ def main() -> None:
     parser.add_argument("--default-vs-auto", action="store_true", help="the colorize command: default against auto")
     parser.add_argument("--model", default=str(ROOT / "fixtures" / "models" / "cross-entropy-w025.pt"))
     parser.add_argument("--large", type=int, default=512, help="photos in the large folder of --default-vs-auto")
+    parser.add_argument("--graph-size", action="store_true", help="only the size of the full-size network's ONNX graphs")
     args = parser.parse_args()
     if args.ceiling:
         ceiling()
+        return
+    if args.graph_size:
+        graph_size(Path(args.data))
         return
     if args.default_vs_auto:
         default_vs_auto(args.model, Path(args.data), args.large, args.repeat)
@@ -155,6 +160,24 @@ def main() -> None:
             run_size(size, files, engines, net, proj, args.batch, Path(tmp), args.repeat)
     if args.checkpoint:
         accuracy(args.checkpoint, files, calibration, args.batch)
+
+
+def graph_size(data: Path) -> None:
+    """The files engine auto keeps per temperature for the full-size network (eccv16-shaped, random
+    weights), and those an ONNX Runtime colorizer writes to a temporary folder and removes."""
+    from colorcore.engines import onnx_engine
+
+    print(f"CPU: {describe()}")  # the sizes do not depend on it
+    photos = [Image.open(f).convert("RGB") for f in sorted(data.rglob("*.jpg"))[48::97][:16]]
+    with tempfile.TemporaryDirectory() as tmp:
+        random_release_weights(Path(tmp) / "release.pth")
+        colorizer = make_colorizer(f"zhang2016:{Path(tmp) / 'release.pth'}")
+        lightness = network_lightness(photos, colorizer.size)
+        for precision in ("fp32", "int8"):
+            engine = onnx_engine(colorizer.network, colorizer.size, precision, Path(tmp), "graph", lightness)
+            print(f"ONNX graph, {precision}: {engine.path.stat().st_size / 1e6:.0f} MB")
+        params = sum(p.numel() for p in colorizer.network.model.parameters())
+        print(f"network: {params / 1e6:.1f} M parameters, {4 * params / 1e6:.0f} MB in fp32")
 
 
 def network_alone(colorizer, pngs: list[bytes], batch: int) -> float:

@@ -137,7 +137,8 @@ def _onnx(weights, precision, t, method, device, photos, prepared):
     if prepared is not None:
         prepared.mkdir(parents=True, exist_ok=True)
         return onnx_engine(network, weights.size, precision, prepared, name, calibration)
-    # Nothing to keep: the session holds the graph in memory, and a full-size graph is 130 MB of /tmp.
+    # Nothing to keep: the session holds the graph in memory, and a full-size graph is the size of
+    # the weights (bench/README.md, "ONNX graphs on disk"), left in /tmp by every run otherwise.
     with tempfile.TemporaryDirectory(prefix="colorcore-onnx-") as folder:
         return onnx_engine(network, weights.size, precision, Path(folder), name, calibration)
 
@@ -179,8 +180,8 @@ def _prepared_file(folder: Path, engine: str, precision: str, t: float) -> Path 
 
 
 def _keep_only(folder: Path, winner: Colorizer, t: float) -> None:
-    """Remove the prepared models of the candidates that lost at temperature ``t`` (a full-size
-    ONNX graph is 130 MB); those of other temperatures' choices stay."""
+    """Remove the prepared models of the candidates that lost at temperature ``t`` (their sizes are
+    in bench/README.md, "ONNX graphs on disk"); those of other temperatures' choices stay."""
     kept = _prepared_file(folder, winner.engine, winner.precision, t)
     for path in {_prepared_file(folder, engine, precision, t) for engine, precision in PREPARED} - {kept}:
         path.unlink(missing_ok=True)
